@@ -1,0 +1,12 @@
+"""reorder: a faster, verified-equivalent plan for your augmentation pipeline.
+
+plan = reorder.optimize(train_transform, sample_paths)
+ds = ImageFolder(root, loader=plan.loader, transform=plan.transform)
+"""
+
+from reorder.plan import Plan, PlanFileError, load
+from reorder.planner import optimize
+from reorder.runtime import LazyImage
+
+__all__ = ["LazyImage", "Plan", "PlanFileError", "load", "optimize"]
+__version__ = "0.1.0"

@@ -1,0 +1,21 @@
+"""Frontends read a user's pipeline object into a `LogicalPipeline`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reorder.frontends import torchvision_v1
+from reorder.ir import LogicalPipeline
+
+FRONTENDS = (torchvision_v1,)
+
+
+def parse(transform: Any) -> LogicalPipeline:
+    for frontend in FRONTENDS:
+        if frontend.accepts(transform):
+            return frontend.parse(transform)
+    raise TypeError(
+        f"reorder cannot read a pipeline of type {type(transform).__module__}."
+        f"{type(transform).__qualname__}; pass a torchvision.transforms.Compose "
+        "(or a single torchvision transform)"
+    )

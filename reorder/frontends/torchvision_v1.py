@@ -1,0 +1,222 @@
+"""torchvision.transforms (v1): one `OpModel` per supported class, in `MODELS`.
+
+Each sampler draws exactly what the transform's own `forward` draws, through the class's
+own `get_params` where it has one, on a size-only stand-in for the image (a zero-stride
+tensor: `F.get_dimensions` reads its shape, no pixels exist). Anything else, including a
+subclass of a supported class, is opaque: it is called as written, as a barrier.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torchvision import transforms as T
+from torchvision.transforms import functional as F
+
+from reorder.ir import (
+    ColorAdjust,
+    ConcreteOp,
+    ConvertDtype,
+    Crop,
+    Flip,
+    Gray,
+    ImageSpec,
+    LogicalOp,
+    LogicalPipeline,
+    Normalize,
+    OpModel,
+    Pad,
+    Resize,
+    Rotate,
+    ToFloat,
+    ToUint8Tensor,
+)
+
+
+def size_proxy(spec: ImageSpec) -> torch.Tensor:
+    """A tensor with the image's C, H, W shape and no storage, for `get_params` calls."""
+    return torch.empty(()).expand(spec.channels, spec.height, spec.width)
+
+
+def _interpolation(mode: Any) -> str:
+    if isinstance(mode, int):
+        mode = F._interpolation_modes_from_int(mode)
+    return F.InterpolationMode(mode).value
+
+
+def padding_ltrb(padding: int | Sequence[int]) -> tuple[int, int, int, int]:
+    """`F.pad`'s padding forms: p, [p], [left/right, top/bottom] or [l, t, r, b]."""
+    if isinstance(padding, numbers.Number):
+        p = int(padding)
+        return p, p, p, p
+    values = [int(v) for v in padding]
+    if len(values) == 1:
+        return values[0], values[0], values[0], values[0]
+    if len(values) == 2:
+        return values[0], values[1], values[0], values[1]
+    return values[0], values[1], values[2], values[3]
+
+
+def _resize(t: T.Resize, spec: ImageSpec) -> list[ConcreteOp]:
+    size = [t.size] if isinstance(t.size, int) else list(t.size)
+    height, width = F._compute_resized_output_size((spec.height, spec.width), size, t.max_size)
+    if (width, height) == spec.size:
+        return []  # F.resize returns its input unchanged
+    return [Resize(width, height, _interpolation(t.interpolation), t.antialias)]
+
+
+def center_crop_op(crop_h: int, crop_w: int, spec: ImageSpec) -> list[ConcreteOp]:
+    """`F.center_crop`: zero-pad when the crop is larger, then crop at the rounded centre."""
+    pad_l = (crop_w - spec.width) // 2 if crop_w > spec.width else 0
+    pad_t = (crop_h - spec.height) // 2 if crop_h > spec.height else 0
+    pad_r = (crop_w - spec.width + 1) // 2 if crop_w > spec.width else 0
+    pad_b = (crop_h - spec.height + 1) // 2 if crop_h > spec.height else 0
+    width, height = spec.width + pad_l + pad_r, spec.height + pad_t + pad_b
+    top = int(round((height - crop_h) / 2.0))
+    left = int(round((width - crop_w) / 2.0))
+    if (left - pad_l, top - pad_t, crop_w, crop_h) == (0, 0, spec.width, spec.height):
+        return []
+    return [Crop(left - pad_l, top - pad_t, crop_w, crop_h)]
+
+
+def _center_crop(t: T.CenterCrop, spec: ImageSpec) -> list[ConcreteOp]:
+    return center_crop_op(t.size[0], t.size[1], spec)
+
+
+def _random_crop(t: T.RandomCrop, spec: ImageSpec) -> list[ConcreteOp]:
+    ops: list[ConcreteOp] = []
+    if t.padding is not None:
+        ops.append(Pad(*padding_ltrb(t.padding), fill=t.fill, mode=t.padding_mode))
+    padded = spec
+    for op in ops:
+        padded = op.output_spec(padded)
+    if t.pad_if_needed and padded.width < t.size[1]:
+        extra = t.size[1] - padded.width
+        ops.append(Pad(extra, 0, extra, 0, fill=t.fill, mode=t.padding_mode))
+        padded = ops[-1].output_spec(padded)
+    if t.pad_if_needed and padded.height < t.size[0]:
+        extra = t.size[0] - padded.height
+        ops.append(Pad(0, extra, 0, extra, fill=t.fill, mode=t.padding_mode))
+        padded = ops[-1].output_spec(padded)
+    top, left, height, width = t.get_params(size_proxy(padded), t.size)
+    if (left, top, width, height) != (0, 0, padded.width, padded.height):
+        ops.append(Crop(left, top, width, height))
+    return ops
+
+
+def _random_crop_traits(t: T.RandomCrop) -> frozenset[str]:
+    pads = t.padding is not None or t.pad_if_needed
+    traits = {"fills"} if pads else set()
+    if not pads or t.padding_mode == "constant":
+        traits.add("axis_aligned")
+    return frozenset(traits)
+
+
+def _random_resized_crop(t: T.RandomResizedCrop, spec: ImageSpec) -> list[ConcreteOp]:
+    top, left, height, width = t.get_params(size_proxy(spec), t.scale, t.ratio)
+    ops: list[ConcreteOp] = [Crop(left, top, width, height)]
+    out_h, out_w = t.size
+    if (out_w, out_h) != (width, height):
+        ops.append(Resize(out_w, out_h, _interpolation(t.interpolation), t.antialias))
+    return ops
+
+
+def _flip(horizontal: bool):
+    def sample(t: Any, spec: ImageSpec) -> list[ConcreteOp]:
+        return [Flip(horizontal)] if torch.rand(1) < t.p else []
+
+    return sample
+
+
+def _random_rotation(t: T.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
+    angle = t.get_params(t.degrees)
+    center = tuple(float(c) for c in t.center) if t.center is not None else None
+    fill = t.fill if isinstance(t.fill, (int, float)) or t.fill is None else tuple(t.fill)
+    return [Rotate(angle, _interpolation(t.interpolation), bool(t.expand), center, fill)]
+
+
+def _pad(t: T.Pad, spec: ImageSpec) -> list[ConcreteOp]:
+    fill = t.fill if isinstance(t.fill, (int, float)) else tuple(t.fill)
+    return [Pad(*padding_ltrb(t.padding), fill=fill, mode=t.padding_mode)]
+
+
+def _pad_traits(t: T.Pad) -> frozenset[str]:
+    return frozenset({"fills", "axis_aligned"} if t.padding_mode == "constant" else {"fills"})
+
+
+def _convert_dtype(t: T.ConvertImageDtype, spec: ImageSpec) -> list[ConcreteOp]:
+    return [ConvertDtype("uint8" if t.dtype == torch.uint8 else "float32")]
+
+
+def _color_jitter(t: T.ColorJitter, spec: ImageSpec) -> list[ConcreteOp]:
+    order, b, c, s, h = t.get_params(t.brightness, t.contrast, t.saturation, t.hue)
+    return [ColorAdjust(tuple(int(i) for i in order), b, c, s, h)]
+
+
+def _random_grayscale(t: T.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]:
+    return [Gray(spec.channels)] if torch.rand(1) < t.p else []
+
+
+MODELS: dict[type, OpModel] = {
+    T.Resize: OpModel("Resize", _resize, frozenset({"axis_aligned", "resample", "scales"})),
+    T.CenterCrop: OpModel("CenterCrop", _center_crop, frozenset({"axis_aligned", "fills"})),
+    T.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=_random_crop_traits),
+    T.RandomResizedCrop: OpModel(
+        "RandomResizedCrop", _random_resized_crop, frozenset({"axis_aligned", "resample"})
+    ),
+    T.RandomHorizontalFlip: OpModel(
+        "RandomHorizontalFlip", _flip(True), frozenset({"axis_aligned"})
+    ),
+    T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _flip(False), frozenset({"axis_aligned"})),
+    T.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
+    T.Pad: OpModel("Pad", _pad, traits_of=_pad_traits),
+    T.ToTensor: OpModel("ToTensor", lambda t, spec: [ToFloat()], frozenset({"to_float"})),
+    T.PILToTensor: OpModel("PILToTensor", lambda t, spec: [ToUint8Tensor()]),
+    T.ConvertImageDtype: OpModel("ConvertImageDtype", _convert_dtype),
+    T.Normalize: OpModel(
+        "Normalize",
+        lambda t, spec: [Normalize(tuple(map(float, t.mean)), tuple(map(float, t.std)))],
+        frozenset({"normalize"}),
+    ),
+    T.ColorJitter: OpModel("ColorJitter", _color_jitter, frozenset({"pointwise"})),
+    T.Grayscale: OpModel(
+        "Grayscale", lambda t, spec: [Gray(t.num_output_channels)], frozenset({"pointwise"})
+    ),
+    T.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, frozenset({"pointwise"})),
+}
+
+# Settings the models do not cover make the op opaque rather than wrongly modelled.
+_SUPPORTED_DTYPES = (torch.uint8, torch.float32)
+
+
+def _modelled(t: Any) -> OpModel | None:
+    model = MODELS.get(type(t))  # exact type: a subclass may override forward
+    if isinstance(t, T.ConvertImageDtype) and t.dtype not in _SUPPORTED_DTYPES:
+        return None
+    return model
+
+
+def parse(transform: Any) -> LogicalPipeline:
+    """Flatten (nested) `Compose`s into a logical pipeline; unknown ops become barriers."""
+    flat: list[Any] = []
+
+    def visit(t: Any) -> None:
+        if type(t) is T.Compose:
+            for inner in t.transforms:
+                visit(inner)
+        else:
+            flat.append(t)
+
+    visit(transform)
+    ops = [LogicalOp(i, t, _modelled(t)) for i, t in enumerate(flat)]
+    return LogicalPipeline("torchvision", transform, ops)
+
+
+def accepts(transform: Any) -> bool:
+    module = type(transform).__module__
+    return module.startswith("torchvision.transforms") and not module.startswith(
+        "torchvision.transforms.v2"
+    )

@@ -1,0 +1,43 @@
+"""The intermediate representation: image specs, concrete ops, logical and physical plans."""
+
+from reorder.ir.logical import LogicalOp, LogicalPipeline, OpModel
+from reorder.ir.ops import (
+    Affine,
+    ColorAdjust,
+    ConcreteOp,
+    ConvertDtype,
+    Crop,
+    Flip,
+    Gray,
+    Normalize,
+    Pad,
+    Resize,
+    Rotate,
+    ToFloat,
+    ToUint8Tensor,
+)
+from reorder.ir.physical import PhysicalPlan, Segment, Stage
+from reorder.ir.spec import ImageSpec
+
+__all__ = [
+    "Affine",
+    "ColorAdjust",
+    "ConcreteOp",
+    "ConvertDtype",
+    "Crop",
+    "Flip",
+    "Gray",
+    "ImageSpec",
+    "LogicalOp",
+    "LogicalPipeline",
+    "Normalize",
+    "OpModel",
+    "Pad",
+    "PhysicalPlan",
+    "Resize",
+    "Rotate",
+    "Segment",
+    "Stage",
+    "ToFloat",
+    "ToUint8Tensor",
+]

@@ -1,0 +1,100 @@
+"""The logical pipeline: the user's ops, in the user's order, each with its own object.
+
+It is the source of truth for randomness and semantics: an `OpModel` draws an op's random
+parameters through the user's transform object (so the same RNG streams are used in the
+same order) and describes the result as concrete ops; it never touches pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reorder.ir.ops import ConcreteOp
+from reorder.ir.spec import ImageSpec
+
+# Static facts about an op that rule preconditions read (they never look at pixels):
+#   axis_aligned  moves pixels only by crop, flip or resize (composable into one box)
+#   resample      contains a resize
+#   scales        starts by resizing the whole image: any source resolution gives the same
+#   rotate        contains a rotation
+#   pointwise     changes values, never positions, and keeps the size
+#   fills         may add pixels that were not in the input (padding, rotation corners)
+#   to_float      uint8 image to float tensor (ToTensor)
+#   normalize     per-channel affine on a float tensor
+TRAITS = frozenset(
+    {"axis_aligned", "resample", "scales", "rotate", "pointwise", "fills", "to_float", "normalize"}
+)
+
+
+@dataclass(frozen=True)
+class OpModel:
+    """How reorder understands one transform class."""
+
+    name: str
+    sample: Callable[[Any, ImageSpec], list[ConcreteOp]]
+    traits: frozenset[str] = frozenset()
+    # For traits that depend on the object's settings (e.g. RandomCrop with padding).
+    traits_of: Callable[[Any], frozenset[str]] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = self.traits - TRAITS
+        if unknown:
+            raise ValueError(f"op model {self.name!r} has unknown traits {sorted(unknown)}")
+
+
+@dataclass
+class LogicalOp:
+    index: int
+    transform: Any
+    model: OpModel | None  # None: opaque, a barrier nothing moves across
+
+    @property
+    def name(self) -> str:
+        return self.model.name if self.model else f"opaque:{type(self.transform).__name__}"
+
+    @property
+    def opaque(self) -> bool:
+        return self.model is None
+
+    @property
+    def traits(self) -> frozenset[str]:
+        if self.model is None:
+            return frozenset()
+        if self.model.traits_of is not None:
+            return self.model.traits | self.model.traits_of(self.transform)
+        return self.model.traits
+
+    def sample(self, spec: ImageSpec) -> list[ConcreteOp]:
+        assert self.model is not None, "opaque ops are called, not sampled"
+        return self.model.sample(self.transform, spec)
+
+
+@dataclass
+class LogicalPipeline:
+    """The parsed user pipeline. `original` is the user's own callable, untouched."""
+
+    frontend: str
+    original: Any
+    ops: list[LogicalOp] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        """Stable hash of the op classes and their settings (reprs), for plan files."""
+        text = "\n".join(
+            f"{type(op.transform).__module__}.{type(op.transform).__qualname__}:{op.transform!r}"
+            for op in self.ops
+        )
+        return hashlib.sha256(f"{self.frontend}\n{text}".encode()).hexdigest()[:16]
+
+    def runs(self) -> list[tuple[int, int, bool]]:
+        """Split into maximal runs of modeled ops and single opaque ops: (start, stop, opaque)."""
+        runs: list[tuple[int, int, bool]] = []
+        for op in self.ops:
+            if op.opaque or not runs or runs[-1][2]:
+                runs.append((op.index, op.index + 1, op.opaque))
+            else:
+                start, _, _ = runs[-1]
+                runs[-1] = (start, op.index + 1, False)
+        return runs

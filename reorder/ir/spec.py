@@ -1,0 +1,41 @@
+"""What an image looks like at one point of a pipeline, without its pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+# Where an image lives: a PIL image, or a CHW torch tensor of uint8 or float values.
+KINDS = ("pil", "uint8_tensor", "float_tensor")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """Size, channels and container of an image; enough to draw random parameters.
+
+    `units` converts each channel's values back to 0..255 pixel units (1 for uint8, 255 for
+    a [0, 1] float, 255 * std after Normalize), so errors are reported in the same units
+    whatever the output is.
+    """
+
+    width: int
+    height: int
+    channels: int = 3
+    kind: str = "pil"
+    units: tuple[float, ...] = (1.0, 1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown image kind {self.kind!r}; expected one of {KINDS}")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+    def with_size(self, width: int, height: int) -> ImageSpec:
+        return replace(self, width=int(width), height=int(height))
+
+    def with_channels(self, channels: int) -> ImageSpec:
+        return replace(self, channels=channels, units=(self.units[0],) * channels)
+
+    def with_kind(self, kind: str, units: tuple[float, ...] | None = None) -> ImageSpec:
+        return replace(self, kind=kind, units=self.units if units is None else units)

@@ -1,0 +1,86 @@
+"""Kernels: pure functions (image, concrete ops, input spec) -> image, one table.
+
+A stage of a physical plan names one of these. `takes` is the container the kernel reads
+("pil", "array" for HWC uint8 numpy, or "any" for PIL or tensor); the runtime converts
+between stages. `reduce_factor` says how far the source may be decoded below full size
+when this kernel comes first (1: it needs every source pixel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reorder.ir import ConcreteOp, ImageSpec, Normalize, ToFloat
+from reorder.ir.geometry import resize_chain_scale
+from reorder.kernels import cv, lut, pil, reference
+
+
+def _leading_resize_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float) -> int:
+    return pil.reduce_factor_for_scale(resize_chain_scale(ops, spec), margin)
+
+
+def _full_resolution(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float) -> int:
+    return 1
+
+
+def _to_float_key(name: str) -> Callable[[ConcreteOp, ImageSpec], str]:
+    def key(op: ConcreteOp, spec: ImageSpec) -> str:
+        return f"{name}:to_float" if isinstance(op, (ToFloat, Normalize)) else name
+
+    return key
+
+
+def _cv_key(op: ConcreteOp, spec: ImageSpec) -> str:
+    return "cv" if cv.handles(op, spec) else "reference"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str
+    run: Callable[[Any, Sequence[ConcreteOp], ImageSpec, int], Any]
+    takes: str
+    reduce_factor: Callable[[Sequence[ConcreteOp], ImageSpec, float], int]
+    summary: str
+    # Which calibrated per-pixel cost applies to one concrete op (see measure.cost).
+    cost_key: Callable[[ConcreteOp, ImageSpec], str]
+
+
+KERNELS: dict[str, Kernel] = {
+    k.name: k
+    for k in (
+        Kernel(
+            "reference",
+            lambda img, ops, spec, factor: reference.apply_ops(img, ops),
+            "any",
+            _leading_resize_factor,
+            "torchvision.transforms.functional, op by op (what the original runs)",
+            _to_float_key("reference"),
+        ),
+        Kernel(
+            "pil_box",
+            pil.box_resample,
+            "pil",
+            pil.box_reduce_factor,
+            "one PIL resample of the composed float source box, then fill and flips",
+            lambda op, spec: "pil_box",
+        ),
+        Kernel(
+            "cv",
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec),
+            "array",
+            _leading_resize_factor,
+            "OpenCV where it matches PIL (upscale, rotate, flip, crop, pad), else reference",
+            _cv_key,
+        ),
+        Kernel(
+            "lut_to_float",
+            lambda img, ops, spec, factor: lut.to_float(img, ops, spec),
+            "array",
+            _full_resolution,
+            "uint8 -> normalized float CHW in one table lookup (bit-identical)",
+            lambda op, spec: "lut_to_float",
+        ),
+    )
+}

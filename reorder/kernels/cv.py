@@ -1,0 +1,119 @@
+"""OpenCV kernels on HWC uint8 arrays, each matching the PIL result it replaces.
+
+An op is done here only where OpenCV computes (within rounding) what PIL computes: a
+bilinear *upscale* (PIL's antialias filter is plain bilinear when enlarging; OpenCV has no
+antialiasing when shrinking), a rotation with PIL's matrix shifted to OpenCV's pixel
+centres, flips, in-bounds crops and pads. Everything else goes through the reference
+kernel on a PIL image, so the result is right for every input, not only the samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from reorder.ir import ConcreteOp, Crop, Flip, ImageSpec, Pad, Resize, Rotate
+from reorder.ir.geometry import rotation_matrix
+from reorder.kernels.reference import APPLY
+
+_BORDERS = {
+    "constant": cv2.BORDER_CONSTANT,
+    "edge": cv2.BORDER_REPLICATE,
+    "reflect": cv2.BORDER_REFLECT_101,
+    "symmetric": cv2.BORDER_REFLECT,
+}
+_WARP_FLAGS = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR}
+
+
+def _border_value(fill: object, channels: int) -> tuple[float, ...]:
+    if fill is None:
+        return (0.0,) * 4
+    values = list(fill) if isinstance(fill, tuple) else [fill] * channels
+    return tuple(float(int(v)) for v in values) + (0.0,) * (4 - len(values))
+
+
+def _resize(arr: np.ndarray, op: Resize) -> np.ndarray | None:
+    height, width = arr.shape[:2]
+    if op.interpolation != "bilinear" or op.width < width or op.height < height:
+        return None
+    return cv2.resize(arr, (op.width, op.height), interpolation=cv2.INTER_LINEAR)
+
+
+def _rotate(arr: np.ndarray, op: Rotate) -> np.ndarray | None:
+    if op.interpolation not in _WARP_FLAGS:
+        return None
+    height, width = arr.shape[:2]
+    m = rotation_matrix(op, width, height)
+    # PIL samples the source at m @ (x + 0.5, y + 0.5); OpenCV at m' @ (x, y) in a frame
+    # whose pixel centres are integers: m' = shift(-0.5) @ m @ shift(+0.5).
+    shifted = m[:2].copy()
+    shifted[:, 2] += 0.5 * (m[:2, 0] + m[:2, 1]) - 0.5
+    out_w, out_h = op.output_spec(ImageSpec(width, height)).size
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    return cv2.warpAffine(
+        arr,
+        shifted,
+        (out_w, out_h),
+        flags=_WARP_FLAGS[op.interpolation] | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=_border_value(op.fill, channels),
+    )
+
+
+def _crop(arr: np.ndarray, op: Crop) -> np.ndarray | None:
+    height, width = arr.shape[:2]
+    if not op.inside(ImageSpec(width, height)):
+        return None
+    return arr[op.top : op.top + op.height, op.left : op.left + op.width]
+
+
+def _pad(arr: np.ndarray, op: Pad) -> np.ndarray | None:
+    if op.mode not in _BORDERS:
+        return None
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    return cv2.copyMakeBorder(
+        arr,
+        op.top,
+        op.bottom,
+        op.left,
+        op.right,
+        _BORDERS[op.mode],
+        value=_border_value(op.fill, channels),
+    )
+
+
+APPLY_CV: dict[type, Callable[[np.ndarray, ConcreteOp], np.ndarray | None]] = {
+    Resize: _resize,
+    Rotate: _rotate,
+    Flip: lambda arr, op: cv2.flip(arr, 1 if op.horizontal else 0),
+    Crop: _crop,
+    Pad: _pad,
+}
+
+
+def handles(op: ConcreteOp, spec: ImageSpec) -> bool:
+    """Whether OpenCV (not the PIL fallback) runs `op` on an image of `spec`."""
+    if isinstance(op, Resize):
+        return (
+            op.interpolation == "bilinear" and op.width >= spec.width and op.height >= spec.height
+        )
+    if isinstance(op, Rotate):
+        return op.interpolation in _WARP_FLAGS
+    if isinstance(op, Crop):
+        return op.inside(spec)
+    if isinstance(op, Pad):
+        return op.mode in _BORDERS
+    return isinstance(op, Flip)
+
+
+def apply_ops(arr: np.ndarray, ops: Sequence[ConcreteOp], spec: ImageSpec) -> np.ndarray:
+    for op in ops:
+        fast = APPLY_CV.get(type(op))
+        out = fast(arr, op) if fast is not None else None
+        if out is None:
+            out = np.asarray(APPLY[type(op)](Image.fromarray(arr), op))
+        arr = out
+    return arr

@@ -1,0 +1,82 @@
+"""Reference kernel: each concrete op through torchvision.transforms.functional.
+
+This is what the user's own transforms call, so it is exact by construction and works on
+PIL images and tensors alike. Every faster kernel is measured against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torchvision.transforms import functional as F
+
+from reorder.ir import (
+    ColorAdjust,
+    ConcreteOp,
+    ConvertDtype,
+    Crop,
+    Flip,
+    Gray,
+    Normalize,
+    Pad,
+    Resize,
+    Rotate,
+    ToFloat,
+    ToUint8Tensor,
+)
+
+
+def _rotate(img: Any, op: Rotate) -> Any:
+    fill = op.fill
+    if isinstance(img, torch.Tensor):  # as RandomRotation.forward does for tensors
+        channels = F.get_dimensions(img)[0]
+        fill = (
+            [float(fill)] * channels if isinstance(fill, (int, float)) else [float(f) for f in fill]
+        )
+    mode = F.InterpolationMode(op.interpolation)
+    return F.rotate(img, op.angle, mode, op.expand, list(op.center) if op.center else None, fill)
+
+
+def _color(img: Any, op: ColorAdjust) -> Any:
+    for fn_id in op.order:
+        if fn_id == 0 and op.brightness is not None:
+            img = F.adjust_brightness(img, op.brightness)
+        elif fn_id == 1 and op.contrast is not None:
+            img = F.adjust_contrast(img, op.contrast)
+        elif fn_id == 2 and op.saturation is not None:
+            img = F.adjust_saturation(img, op.saturation)
+        elif fn_id == 3 and op.hue is not None:
+            img = F.adjust_hue(img, op.hue)
+    return img
+
+
+def _pad(img: Any, op: Pad) -> Any:
+    fill = list(op.fill) if isinstance(op.fill, tuple) else op.fill
+    return F.pad(img, [op.left, op.top, op.right, op.bottom], fill, op.mode)
+
+
+APPLY: dict[type, Callable[[Any, Any], Any]] = {
+    Resize: lambda img, op: F.resize(
+        img, [op.height, op.width], F.InterpolationMode(op.interpolation), antialias=op.antialias
+    ),
+    Crop: lambda img, op: F.crop(img, op.top, op.left, op.height, op.width),
+    Pad: _pad,
+    Flip: lambda img, op: F.hflip(img) if op.horizontal else F.vflip(img),
+    Rotate: _rotate,
+    ToFloat: lambda img, op: F.to_tensor(img),
+    ToUint8Tensor: lambda img, op: F.pil_to_tensor(img),
+    ConvertDtype: lambda img, op: F.convert_image_dtype(
+        img, torch.uint8 if op.dtype == "uint8" else torch.float32
+    ),
+    Normalize: lambda img, op: F.normalize(img, list(op.mean), list(op.std)),
+    ColorAdjust: _color,
+    Gray: lambda img, op: F.rgb_to_grayscale(img, op.channels),
+}
+
+
+def apply_ops(img: Any, ops: Sequence[ConcreteOp]) -> Any:
+    for op in ops:
+        img = APPLY[type(op)](img, op)
+    return img

@@ -1,0 +1,1 @@
+"""Measuring candidates: the cost model, wall-clock timing, and verification."""

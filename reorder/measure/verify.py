@@ -1,0 +1,125 @@
+"""Verification: a candidate against the original, sample by sample, under coupled seeds.
+
+For each sample and seed: seed every RNG stream, run the original on what its loader
+returns; seed again, run the candidate on the lazy image; then compare the outcome (same
+exception class, or same type, shape and dtype), the values in 0..255 units of the image
+before normalization, and every RNG stream's state afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from reorder.ir import ImageSpec, LogicalPipeline
+from reorder.measure.rng import preserved_rng, rng_state, seed_all, states_equal
+
+# Tolerances by name: (lowest PSNR in dB on any sample, largest absolute error allowed).
+# "exact" allows float rounding only.
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "exact": (math.inf, 1e-3),
+    "close": (35.0, math.inf),
+    "fast": (30.0, math.inf),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call produced: an output, or the class of the exception it raised."""
+
+    output: Any
+    error: type[BaseException] | None
+    rng: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Verification:
+    worst_psnr: float
+    max_abs: float
+    mean_abs: float
+    samples: int
+    problem: str | None  # why the candidate is not equivalent at all, if it is not
+
+    def within(self, tolerance: str) -> bool:
+        min_psnr, max_abs = TOLERANCES[tolerance]
+        return self.problem is None and self.worst_psnr >= min_psnr and self.max_abs <= max_abs
+
+
+def run_coupled(fn: Callable[[Any], Any], argument: Any, seed: int) -> Outcome:
+    seed_all(seed)
+    try:
+        output, error = fn(argument), None
+    except Exception as exc:  # the contract compares exception classes
+        output, error = None, type(exc)
+    return Outcome(output, error, rng_state())
+
+
+def output_units(pipeline: LogicalPipeline) -> tuple[float, ...]:
+    """Per-channel factors from output values to 0..255 units (ops modelled so far)."""
+    spec = ImageSpec(4096, 4096)
+    with preserved_rng():
+        for op in pipeline.ops:
+            if op.opaque:
+                continue
+            try:
+                for concrete in op.sample(spec):
+                    spec = concrete.output_spec(spec)
+            except Exception:
+                break
+    return spec.units
+
+
+def _as_array(value: Any, units: Sequence[float]) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        arr = value.detach().to(torch.float64).numpy()
+        channel_axis = -3 if arr.ndim >= 3 else None
+    else:
+        arr = np.asarray(value, dtype=np.float64)
+        channel_axis = -1 if arr.ndim == 3 else None
+    if channel_axis is None or arr.shape[channel_axis] != len(units):
+        return arr * units[0]
+    shape = [1] * arr.ndim
+    shape[channel_axis] = len(units)
+    return arr * np.asarray(units).reshape(shape)
+
+
+def _structure(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, torch.Tensor):
+        return ("tensor", tuple(value.shape), str(value.dtype))
+    if isinstance(value, Image.Image):
+        return ("pil", value.size, value.mode)
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.shape, str(value.dtype))
+    return (type(value).__name__,)
+
+
+def compare(
+    references: Sequence[Outcome], candidates: Sequence[Outcome], units: Sequence[float]
+) -> Verification:
+    worst_psnr, max_abs, abs_sum, count = math.inf, 0.0, 0.0, 0
+    for ref, got in zip(references, candidates, strict=True):
+        if ref.error is not None or got.error is not None:
+            if ref.error is not got.error:
+                names = (getattr(e, "__name__", "a result") for e in (ref.error, got.error))
+                return Verification(
+                    0.0, math.inf, math.inf, count, "original {} vs plan {}".format(*names)
+                )
+        elif _structure(ref.output) != _structure(got.output):
+            problem = f"output {_structure(got.output)} differs from {_structure(ref.output)}"
+            return Verification(0.0, math.inf, math.inf, count, problem)
+        else:
+            diff = np.abs(_as_array(ref.output, units) - _as_array(got.output, units))
+            mse = float(np.mean(diff**2)) if diff.size else 0.0
+            worst_psnr = min(worst_psnr, 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf)
+            max_abs = max(max_abs, float(diff.max()) if diff.size else 0.0)
+            abs_sum += float(diff.mean()) if diff.size else 0.0
+        if not states_equal(ref.rng, got.rng):
+            return Verification(0.0, math.inf, math.inf, count, "RNG state differs afterwards")
+        count += 1
+    return Verification(worst_psnr, max_abs, abs_sum / max(1, count), count, None)

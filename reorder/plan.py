@@ -1,0 +1,265 @@
+"""The chosen plan: a drop-in transform and loader, its report, and its file format."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from reorder.ir import LogicalPipeline, PhysicalPlan
+from reorder.kernels import KERNELS
+from reorder.runtime import Executor, LazyImage
+
+SCHEMA_VERSION = 1
+_FORMAT = "reorder-plan"
+_LIBRARIES = (
+    "reorder",
+    "torch",
+    "torchvision",
+    "pillow",
+    "opencv-python-headless",
+    "simplejpeg",
+    "numpy",
+)
+_DECODE_BACKENDS = ("pil", "simplejpeg")
+_MAX_FILE_BYTES = 4 * 2**20
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One row of the report: a plan that was considered, and what became of it."""
+
+    description: str
+    rules: tuple[str, ...]
+    estimated_ms: float
+    ms: float | None  # measured mean ms/image, None if not timed
+    speedup: float | None
+    worst_psnr: float | None
+    max_abs: float | None
+    mean_abs: float | None
+    accepted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Report:
+    tolerance: str
+    original_ms: float | None
+    samples: int
+    seeds: int
+    candidates: tuple[Candidate, ...]
+    chosen: int | None  # index into candidates; None: the original pipeline
+    why: str
+    planning_s: float
+
+
+def _with_path(exc: Exception, path: str) -> Exception:
+    """The same exception class, with the file named in its message."""
+    if path in str(exc):
+        return exc
+    try:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            renamed = type(exc)(exc.errno, exc.strerror, path)
+        else:
+            renamed = type(exc)(f"{path}: {exc}")
+    except Exception:  # a class whose constructor wants other arguments
+        exc.add_note(f"while reading {path}")
+        return exc
+    renamed.__cause__ = exc
+    return renamed
+
+
+class PlanTransform:
+    """The drop-in transform: accepts what the original did, plus `LazyImage`s."""
+
+    def __init__(self, pipeline: LogicalPipeline, physical: PhysicalPlan | None) -> None:
+        self.pipeline = pipeline
+        self.executor = Executor(pipeline, physical) if physical is not None else None
+
+    def __call__(self, image: Any) -> Any:
+        try:
+            if self.executor is not None:
+                return self.executor(image)
+            if isinstance(image, LazyImage):
+                image = image.to_pil()
+            return self.pipeline.original(image)
+        except Exception as exc:
+            if isinstance(image, LazyImage):
+                raise _with_path(exc, image.path) from exc.__cause__
+            raise
+
+    def __repr__(self) -> str:
+        return f"PlanTransform({self.pipeline.original!r})"
+
+
+class Plan:
+    """What `reorder.optimize` returns. Call it on a path, or use `.loader`/`.transform`."""
+
+    def __init__(
+        self, pipeline: LogicalPipeline, physical: PhysicalPlan | None, report: Report
+    ) -> None:
+        self.pipeline = pipeline
+        self.physical = physical
+        self.report = report
+        self.transform = PlanTransform(pipeline, physical)
+
+    @staticmethod
+    def loader(path: str | os.PathLike) -> LazyImage:
+        """`ImageFolder`-compatible loader: a lazy image that `transform` decodes."""
+        return LazyImage(path)
+
+    def __call__(self, path: str | os.PathLike) -> Any:
+        return self.transform(LazyImage(path))
+
+    @property
+    def speedup(self) -> float:
+        chosen = self.chosen
+        return chosen.speedup if chosen is not None and chosen.speedup else 1.0
+
+    @property
+    def chosen(self) -> Candidate | None:
+        if self.report.chosen is None:
+            return None
+        return self.report.candidates[self.report.chosen]
+
+    def describe(self) -> str:
+        """The chosen pipeline in one line."""
+        if self.physical is None:
+            return "the original pipeline, as written"
+        return self.physical.describe([op.name for op in self.pipeline.ops])
+
+    def __repr__(self) -> str:
+        return f"<reorder.Plan {self.speedup:.2f}x: {self.describe()}>"
+
+    def __str__(self) -> str:
+        from reorder.report import format_report
+
+        return format_report(self)
+
+    def explain(self) -> str:
+        from reorder.report import explain
+
+        return explain(self)
+
+    # -- files ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "schema": SCHEMA_VERSION,
+            "versions": library_versions(),
+            "fingerprint": self.pipeline.fingerprint(),
+            "pipeline": [op.name for op in self.pipeline.ops],
+            "physical": self.physical.to_dict() if self.physical is not None else None,
+            "report": _finite(asdict(self.report)),
+        }
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinity: an infinite PSNR (identical output) is stored as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+class PlanFileError(ValueError):
+    """A plan file that cannot be used with this pipeline; the message says why."""
+
+
+def load(path: str | os.PathLike, transform: Any) -> Plan:
+    """Read a plan saved by `Plan.save` for the same pipeline `transform`.
+
+    Only data is read (JSON; no pickle, no code). Raises `PlanFileError` for a file that
+    is not a plan, a newer schema, another pipeline, or kernels this version lacks.
+    Warns when the plan was measured with other library versions.
+    """
+    from reorder.frontends import parse
+
+    path = os.fspath(path)
+    if os.path.getsize(path) > _MAX_FILE_BYTES:
+        raise PlanFileError(f"{path}: too large to be a plan file")
+    try:
+        data = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise PlanFileError(f"{path}: not a reorder plan file ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise PlanFileError(f"{path}: not a reorder plan file")
+    schema = data.get("schema")
+    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+        raise PlanFileError(f"{path}: plan schema {schema!r} is newer than this reorder reads")
+    pipeline = parse(transform)
+    if data.get("fingerprint") != pipeline.fingerprint():
+        raise PlanFileError(
+            f"{path}: this plan was made for a different pipeline "
+            f"({data.get('pipeline')}); re-run reorder.optimize for this one"
+        )
+    physical = None
+    if data.get("physical") is not None:
+        try:
+            physical = PhysicalPlan.from_dict(data["physical"])
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise PlanFileError(f"{path}: malformed plan ({exc})") from None
+        problem = check_physical(physical, pipeline)
+        if problem:
+            raise PlanFileError(f"{path}: {problem}")
+    versions = data.get("versions")
+    if versions != library_versions():
+        warnings.warn(
+            f"{path} was measured with {versions}, this process runs {library_versions()}; "
+            "re-run reorder.optimize to re-verify it",
+            stacklevel=2,
+        )
+    report = Report("loaded", None, 0, 0, (), None, f"loaded from {path}", 0.0)
+    return Plan(pipeline, physical, report)
+
+
+def check_physical(physical: PhysicalPlan, pipeline: LogicalPipeline) -> str | None:
+    """Why `physical` cannot run `pipeline` (unknown kernels, ops missing or twice), or None."""
+    if physical.decode.kernel != "decode":
+        return f"unknown decode stage {physical.decode.kernel!r}"
+    if physical.decode.option("backend") not in _DECODE_BACKENDS:
+        return f"unknown decoder {physical.decode.option('backend')!r}"
+    margin = physical.decode.option("margin", 0.0)
+    if not isinstance(margin, (int, float)) or not 0 <= margin <= 16:
+        return f"decode margin {margin!r} out of range"
+    runs = pipeline.runs()
+    if len(runs) != len(physical.segments):
+        return "its segments do not match the pipeline's opaque ops"
+    for (start, stop, opaque), segment in zip(runs, physical.segments, strict=True):
+        if opaque != (segment.barrier is not None):
+            return "its segments do not match the pipeline's opaque ops"
+        if opaque:
+            if segment.barrier != start:
+                return f"barrier at op {segment.barrier}, expected {start}"
+            continue
+        covered = [i for stage in segment.stages for i in stage.ops]
+        if sorted(covered) != list(range(start, stop)):
+            return f"ops {covered} do not cover ops {start}..{stop - 1} exactly once"
+        for stage in segment.stages:
+            if stage.kernel not in KERNELS:
+                return f"unknown kernel {stage.kernel!r}"
+            if stage.options:
+                return f"kernel {stage.kernel!r} takes no options"
+    return None

@@ -1,0 +1,198 @@
+"""`reorder.optimize`: parse, enumerate, rank, verify and time, choose."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from reorder.frontends import parse
+from reorder.ir import ImageSpec, PhysicalPlan
+from reorder.kernels.decode import pil_rgb_loader
+from reorder.measure.cost import calibrated
+from reorder.measure.timing import time_interleaved
+from reorder.measure.verify import TOLERANCES, compare, output_units, run_coupled
+from reorder.plan import Candidate, Plan, PlanTransform, Report
+from reorder.runtime import LazyImage
+from reorder.search import as_written, enumerate_plans
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
+# A candidate must beat the original by this much to count: below it, timing noise.
+MIN_SPEEDUP = 1.03
+
+
+def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """The image files to plan on: a list of paths, or every image under a directory."""
+    if isinstance(samples, (str, os.PathLike)):
+        root = Path(samples)
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such file or directory")
+        if root.is_dir():
+            paths = sorted(
+                str(p)
+                for p in root.rglob("*")
+                if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
+            if not paths:
+                raise ValueError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            return paths
+        return [str(root)]
+    paths = [os.fspath(p) for p in samples]
+    if not paths:
+        raise ValueError("samples: give at least one image path")
+    for p in paths:
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"{p}: no such file")
+    return paths
+
+
+def _spec_of_file(path: str) -> ImageSpec | None:
+    try:
+        with Image.open(path) as img:
+            return ImageSpec(img.width, img.height)
+    except Exception:
+        return None  # the verifier will see what the original does with it
+
+
+def optimize(
+    transform: Any,
+    samples: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    tolerance: str = "close",
+    time_budget: float | None = None,
+    seeds: int = 2,
+    max_timed: int = 6,
+    repeats: int = 5,
+    progress: bool = True,
+) -> Plan:
+    """Find the fastest plan equivalent to `transform` on `samples`, within `tolerance`.
+
+    `samples`: image paths or a directory. `tolerance`: "exact", "close" (worst sample
+    >= 35 dB PSNR) or "fast" (>= 30 dB). `time_budget`: seconds for the whole search,
+    honoured by cutting timing repeats and candidates. Returns a `Plan`; if nothing is
+    both faster and equivalent, the plan runs the original pipeline and says why.
+    """
+    if tolerance not in TOLERANCES:
+        raise ValueError(f"tolerance must be one of {sorted(TOLERANCES)}, not {tolerance!r}")
+    started = time.perf_counter()
+    deadline = started + time_budget if time_budget else None
+    paths = sample_paths(samples)
+    pipeline = parse(transform)
+    original: Callable[[str], Any] = lambda p: pipeline.original(pil_rgb_loader(p))  # noqa: E731
+
+    plans = enumerate_plans(pipeline)
+    baseline = as_written(pipeline).key()
+    specs = [s for s in map(_spec_of_file, paths) if s is not None]
+    model = calibrated()
+    ranked = sorted(
+        (p for p in plans if p.key() != baseline),
+        key=lambda p: model.estimate_ms(p, pipeline, specs),
+    )[:max_timed]
+    estimates = {p.key(): model.estimate_ms(p, pipeline, specs) for p in ranked}
+    units = output_units(pipeline)
+    seed_list = list(range(seeds))
+    bar = tqdm(total=len(ranked) + 2, desc="reorder", disable=not progress, leave=False)
+
+    bar.set_postfix_str("reference outputs")
+    references = [run_coupled(original, p, s) for p in paths for s in seed_list]
+    bar.update(1)
+    verdicts = {}
+    for plan in ranked:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        bar.set_postfix_str(f"verifying {len(verdicts) + 1}/{len(ranked)}")
+        run = PlanTransform(pipeline, plan)
+        outcomes = [run_coupled(run, LazyImage(p), s) for p in paths for s in seed_list]
+        verdicts[plan.key()] = compare(references, outcomes, units)
+        bar.update(1)
+
+    passing = [p for p in ranked if p.key() in verdicts and verdicts[p.key()].within(tolerance)]
+    bar.set_postfix_str(f"timing {len(passing)} candidates")
+    calls: dict[str, Callable[[Any], Any]] = {"original": original}
+    arguments: dict[str, list[Any]] = {"original": paths}
+    for i, plan in enumerate(passing):
+        calls[str(i)] = PlanTransform(pipeline, plan)
+        arguments[str(i)] = [LazyImage(p) for p in paths]
+    timing_deadline = deadline if deadline is not None else time.perf_counter() + 45.0
+    medians = time_interleaved(calls, arguments, repeats, timing_deadline)
+    bar.update(1)
+    bar.close()
+
+    def mean_ms(name: str) -> float:
+        return 1000.0 * sum(medians[name]) / len(medians[name])
+
+    original_ms = mean_ms("original")
+    timed = {plan.key(): mean_ms(str(i)) for i, plan in enumerate(passing)}
+    candidates = [
+        _candidate(
+            plan,
+            pipeline,
+            estimates[plan.key()],
+            verdicts.get(plan.key()),
+            timed.get(plan.key()),
+            original_ms,
+            tolerance,
+        )
+        for plan in ranked
+    ]
+    accepted = [i for i, c in enumerate(candidates) if c.accepted]
+    chosen = min(accepted, key=lambda i: candidates[i].ms) if accepted else None
+    if chosen is not None:
+        why = f"fastest of {len(accepted)} equivalent candidates within '{tolerance}'"
+        physical: PhysicalPlan | None = ranked[chosen]
+    else:
+        physical = None
+        why = _why_original(candidates, tolerance)
+    report = Report(
+        tolerance,
+        original_ms,
+        len(paths),
+        seeds,
+        tuple(candidates),
+        chosen,
+        why,
+        time.perf_counter() - started,
+    )
+    return Plan(pipeline, physical, report)
+
+
+def _candidate(plan, pipeline, estimated, verdict, ms, original_ms, tolerance) -> Candidate:
+    names = [op.name for op in pipeline.ops]
+    speedup = original_ms / ms if ms else None
+    if verdict is None:
+        accepted, reason = False, "not tried: time budget spent"
+    elif verdict.problem is not None:
+        accepted, reason = False, verdict.problem
+    elif not verdict.within(tolerance):
+        accepted, reason = False, f"error exceeds '{tolerance}'"
+    elif speedup is None:
+        accepted, reason = False, "not timed: time budget spent"
+    elif speedup < MIN_SPEEDUP:
+        accepted, reason = False, f"not faster than the original ({speedup:.2f}x)"
+    else:
+        accepted, reason = True, f"equivalent within '{tolerance}'"
+    return Candidate(
+        plan.describe(names),
+        plan.rules,
+        estimated,
+        ms,
+        speedup,
+        verdict.worst_psnr if verdict else None,
+        verdict.max_abs if verdict else None,
+        verdict.mean_abs if verdict else None,
+        accepted,
+        reason,
+    )
+
+
+def _why_original(candidates: list[Candidate], tolerance: str) -> str:
+    if not candidates:
+        return "no rule applies to this pipeline"
+    return "no candidate was both faster and equivalent: " + "; ".join(
+        sorted({c.reason for c in candidates})
+    )

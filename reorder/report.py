@@ -1,0 +1,73 @@
+"""Plain-text report and explanation of a plan (what `print(plan)` shows)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reorder.rules import RULES
+
+if TYPE_CHECKING:
+    from reorder.plan import Plan
+
+
+def _num(value: float | None, fmt: str) -> str:
+    if value is None:
+        return "-"
+    if value == float("inf"):
+        return "inf"
+    return format(value, fmt)
+
+
+def format_report(plan: Plan) -> str:
+    report = plan.report
+    lines = [
+        f"reorder plan ({report.tolerance} tolerance, {report.samples} samples x "
+        f"{report.seeds} seeds, planned in {report.planning_s:.1f} s)",
+        f"  chosen : {plan.describe()}",
+        f"  speedup: {plan.speedup:.2f}x"
+        + (f"   original {report.original_ms:.2f} ms/image" if report.original_ms else ""),
+        f"  why    : {report.why}",
+    ]
+    chosen = plan.chosen
+    if chosen is not None:
+        lines.append(
+            f"  error  : worst PSNR {_num(chosen.worst_psnr, '.1f')} dB, max |err| "
+            f"{_num(chosen.max_abs, '.2f')}, mean |err| {_num(chosen.mean_abs, '.3f')} "
+            "(0..255 units, before normalization)"
+        )
+    if report.candidates:
+        lines.append("")
+        header = f"  {'#':>2} {'ms/img':>8} {'speedup':>8} {'PSNR dB':>8} {'max err':>8}  verdict"
+        lines.append(header)
+        for index, cand in enumerate(report.candidates):
+            mark = "*" if index == report.chosen else " "
+            lines.append(
+                f" {mark}{index:>2} {_num(cand.ms, '.2f'):>8} {_num(cand.speedup, '.2f'):>8} "
+                f"{_num(cand.worst_psnr, '.1f'):>8} {_num(cand.max_abs, '.2f'):>8}  "
+                f"{'accepted' if cand.accepted else 'rejected'}: {cand.reason}"
+            )
+            lines.append(f"      {cand.description}")
+    return "\n".join(lines)
+
+
+def explain(plan: Plan) -> str:
+    """Which rules produced the chosen plan, and why each rewrite keeps the contract."""
+    if plan.physical is None:
+        return f"The plan is the original pipeline: {plan.report.why}"
+    by_name = {rule.name: rule for rule in RULES}
+    lines = [f"Chosen: {plan.describe()}", ""]
+    fired = list(dict.fromkeys(plan.physical.rules))
+    if not fired:
+        lines.append("No rule fired; the ops run as written.")
+    for name in fired:
+        rule = by_name.get(name)
+        if rule is None:
+            lines.append(f"- {name}: (rule not in this version)")
+            continue
+        lines.append(f"- {name} ({rule.exactness}): {rule.why}.")
+    lines.append("")
+    lines.append(
+        "Random parameters are drawn by your own transform objects, in your order, from the "
+        "same RNG streams; opaque ops receive exactly what they would have."
+    )
+    return "\n".join(lines)

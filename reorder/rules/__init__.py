@@ -1,0 +1,17 @@
+"""All rewrite rules, in one table. Adding a rule means adding it here, nothing else."""
+
+from reorder.rules.base import Rule
+from reorder.rules.decode import DECODE_AT_DCT_SCALE, FAST_JPEG_DECODE
+from reorder.rules.geometry import CROP_BEFORE_RESIZE, OPENCV_KERNELS
+from reorder.rules.values import FUSED_TO_FLOAT, POINTWISE_AFTER_RESIZE
+
+RULES: tuple[Rule, ...] = (
+    FAST_JPEG_DECODE,
+    DECODE_AT_DCT_SCALE,
+    CROP_BEFORE_RESIZE,
+    OPENCV_KERNELS,
+    FUSED_TO_FLOAT,
+    POINTWISE_AFTER_RESIZE,
+)
+
+__all__ = ["RULES", "Rule"]

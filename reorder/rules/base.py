@@ -1,0 +1,40 @@
+"""What a rule is: a name, its exactness, why it is safe, and a rewrite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
+
+Rewrite = Callable[[PhysicalPlan, LogicalPipeline], Iterator[PhysicalPlan]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    exactness: str  # "exact": same values up to float rounding; "approximate": verified
+    why: str  # one sentence for plan.explain()
+    rewrite: Rewrite
+
+    def __post_init__(self) -> None:
+        if self.exactness not in ("exact", "approximate"):
+            raise ValueError(f"rule {self.name}: exactness must be 'exact' or 'approximate'")
+
+
+def stage_traits(stage: Stage, pipeline: LogicalPipeline) -> list[frozenset[str]]:
+    return [pipeline.ops[i].traits for i in stage.ops]
+
+
+def has(stage: Stage, pipeline: LogicalPipeline, trait: str) -> bool:
+    return any(trait in t for t in stage_traits(stage, pipeline))
+
+
+def all_have(stage: Stage, pipeline: LogicalPipeline, trait: str) -> bool:
+    return bool(stage.ops) and all(trait in t for t in stage_traits(stage, pipeline))
+
+
+def modelled_segments(plan: PhysicalPlan) -> Iterator[tuple[int, list[Stage]]]:
+    for index, segment in enumerate(plan.segments):
+        if segment.barrier is None:
+            yield index, list(segment.stages)

@@ -1,0 +1,51 @@
+"""Decode rules: a faster JPEG decoder, and decoding at a reduced DCT scale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reorder.ir import LogicalPipeline, PhysicalPlan
+from reorder.rules.base import Rule, has
+
+
+def _fast_decoder(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if plan.decode.option("backend") == "pil":
+        yield plan.replace_decode(
+            plan.decode.with_options(backend="simplejpeg"), "fast_jpeg_decode"
+        )
+
+
+FAST_JPEG_DECODE = Rule(
+    "fast_jpeg_decode",
+    "exact",
+    "libjpeg-turbo via simplejpeg (same IDCT and upsampling as Pillow) gives the same bytes "
+    "for YCbCr and grayscale JPEGs; anything else is still decoded by Pillow",
+    _fast_decoder,
+)
+
+# Source pixels kept per output pixel: 1 decodes as small as the output allows; 2 keeps
+# one octave more, for filters that look wider than a pixel.
+MARGINS = (1.0, 2.0)
+
+
+def _reduced_decode(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if plan.decode.option("backend") != "simplejpeg" or plan.decode.option("margin"):
+        return
+    if not plan.segments or plan.segments[0].barrier is not None:
+        return
+    first = plan.segments[0].stages[0]
+    composes = first.kernel == "pil_box" and has(first, pipeline, "resample")
+    if not composes and "scales" not in pipeline.ops[first.ops[0]].traits:
+        return  # the first kernel needs full-resolution coordinates
+    for margin in MARGINS:
+        yield plan.replace_decode(plan.decode.with_options(margin=margin), "decode_at_dct_scale")
+
+
+DECODE_AT_DCT_SCALE = Rule(
+    "decode_at_dct_scale",
+    "approximate",
+    "the first resample shrinks the image anyway; decoding the JPEG at 1/2, 1/4 or 1/8 "
+    "in the DCT domain (chosen per image, never below the output resolution) replaces "
+    "most of that shrink with the decoder's own, cheaper one",
+    _reduced_decode,
+)

@@ -1,0 +1,77 @@
+"""Geometry rules: crop before resize (one box resample), and OpenCV kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
+from reorder.rules.base import Rule, all_have, modelled_segments
+
+_SEQUENTIAL = ("reference", "cv")
+
+
+def _box_runs(stages: list[Stage], pipeline: LogicalPipeline) -> Iterator[tuple[int, int]]:
+    """Maximal runs of axis-aligned op stages with at most one resample in them."""
+    start = 0
+    while start < len(stages):
+        stop, resamples = start, 0
+        while stop < len(stages):
+            stage = stages[stop]
+            if stage.kernel not in _SEQUENTIAL + ("pil_box",):
+                break
+            if not all_have(stage, pipeline, "axis_aligned"):
+                break
+            count = sum("resample" in pipeline.ops[i].traits for i in stage.ops)
+            if resamples + count > 1:
+                break
+            resamples += count
+            stop += 1
+        if (
+            stop > start
+            and resamples == 1
+            and (stop - start > 1 or stages[start].kernel != "pil_box")
+        ):
+            yield start, stop
+        start = max(stop, start + 1)
+
+
+def _fuse_box(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    for index, stages in modelled_segments(plan):
+        for start, stop in _box_runs(stages, pipeline):
+            ops = tuple(i for stage in stages[start:stop] for i in stage.ops)
+            merged = stages[:start] + [Stage("pil_box", ops)] + stages[stop:]
+            yield plan.replace_stages(index, merged, "crop_before_resize")
+
+
+CROP_BEFORE_RESIZE = Rule(
+    "crop_before_resize",
+    "exact",
+    "resize, crop and flip compose into one resample of a float source box (sub-pixel "
+    "offset kept, filter support clipped where the original clipped it), so only the "
+    "pixels that reach the output are computed",
+    _fuse_box,
+)
+
+
+def _opencv(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    for index, stages in modelled_segments(plan):
+        eligible = [
+            s.kernel == "reference"
+            and all(t & {"axis_aligned", "rotate"} for t in (pipeline.ops[i].traits for i in s.ops))
+            for s in stages
+        ]
+        if any(eligible):
+            converted = [
+                Stage("cv", s.ops, s.options) if ok else s
+                for s, ok in zip(stages, eligible, strict=True)
+            ]
+            yield plan.replace_stages(index, converted, "opencv_kernels")
+
+
+OPENCV_KERNELS = Rule(
+    "opencv_kernels",
+    "approximate",
+    "OpenCV runs bilinear upscales, rotations (PIL's matrix, shifted to OpenCV's pixel "
+    "centres), flips, crops and pads on arrays; each op it cannot match falls back to PIL",
+    _opencv,
+)

@@ -1,0 +1,164 @@
+"""Executes a physical plan on one image: draw, decode at the size needed, apply kernels.
+
+Per call, for each run of modelled ops: draw every op's parameters in the user's order
+(through the user's transform objects: this is where the RNG streams advance, exactly as
+in the original), then apply the stages. An opaque op is called as written, on the
+container the original would have handed it. Nothing is planned here: the plan is data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Stage
+from reorder.kernels import KERNELS
+from reorder.kernels.decode import decode_jpeg, jpeg_size, pil_rgb_from_bytes
+
+# PIL modes the plan's kernels handle; images in other modes take the original pipeline.
+_PLANNED_MODES = {"RGB": 3, "L": 1}
+
+
+class LazyImage:
+    """A path whose pixels are decoded by `plan.transform`, at the size the plan needs.
+
+    Returned by `plan.loader`; cheap to create and to pickle. `to_pil()` gives what the
+    reference loader would have returned, for code that needs the image itself.
+    """
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+
+    def __repr__(self) -> str:
+        return f"LazyImage({self.path!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LazyImage, (self.path,))
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def to_pil(self) -> Image.Image:
+        return pil_rgb_from_bytes(self.read())
+
+
+@dataclass
+class _Source:
+    """A JPEG not yet decoded: the plan first learns what size it needs."""
+
+    data: bytes
+    size: tuple[int, int]
+
+    def decode(self, factor: int) -> tuple[Any, int]:
+        """Pixels at 1/factor size and the factor actually used."""
+        try:
+            return decode_jpeg(self.data, self.size, factor), factor
+        except ValueError:
+            # libjpeg-turbo refuses what Pillow may accept (truncated files with
+            # LOAD_TRUNCATED_IMAGES) or rejects otherwise: let Pillow decide, as the
+            # original did, at full size, which every kernel takes.
+            return pil_rgb_from_bytes(self.data), 1
+
+
+def spec_of(img: Any) -> ImageSpec | None:
+    """Spec of an image the plan can run on, or None for inputs it hands to the original."""
+    if isinstance(img, Image.Image):
+        if img.mode not in _PLANNED_MODES:
+            return None
+        return ImageSpec(img.width, img.height, _PLANNED_MODES[img.mode])
+    if isinstance(img, np.ndarray):
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        return ImageSpec(img.shape[1], img.shape[0], channels)
+    return None
+
+
+def _tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
+    kind = "uint8_tensor" if img.dtype == torch.uint8 else "float_tensor"
+    channels = 1 if img.ndim == 2 else img.shape[-3]
+    return ImageSpec(img.shape[-1], img.shape[-2], channels, kind, units[:1] * channels)
+
+
+def to_container(img: Any, takes: str) -> Any:
+    if takes == "array" and isinstance(img, Image.Image):
+        return np.asarray(img)
+    if takes in ("pil", "any") and isinstance(img, np.ndarray):
+        return Image.fromarray(img)
+    return img
+
+
+Drawn = dict[int, tuple[ImageSpec, list[ConcreteOp]]]
+
+
+def draw(
+    pipeline: LogicalPipeline, indices: tuple[int, ...], spec: ImageSpec
+) -> tuple[Drawn, ImageSpec]:
+    """Draw the ops' parameters in order: {op index: (its input spec, its concrete ops)}."""
+    drawn = {}
+    for i in indices:
+        ops = pipeline.ops[i].sample(spec)
+        drawn[i] = (spec, ops)
+        for op in ops:
+            spec = op.output_spec(spec)
+    return drawn, spec
+
+
+class Executor:
+    """A physical plan bound to its logical pipeline; picklable, stateless per call."""
+
+    def __init__(self, pipeline: LogicalPipeline, physical: PhysicalPlan) -> None:
+        self.pipeline = pipeline
+        self.physical = physical
+        self._margin = float(physical.decode.option("margin", 0.0))
+        self._fast_decode = physical.decode.option("backend") == "simplejpeg"
+
+    def __call__(self, image: Any) -> Any:
+        if isinstance(image, LazyImage):
+            data = image.read()
+            size = jpeg_size(data) if self._fast_decode else None
+            img: Any = _Source(data, size) if size else pil_rgb_from_bytes(data)
+            spec = ImageSpec(*size) if size else spec_of(img)
+        elif spec_of(image) is not None:
+            img, spec = image, spec_of(image)
+        else:
+            return self.pipeline.original(image)
+        for segment in self.physical.segments:
+            if segment.barrier is not None:
+                img, spec = self._materialize(img, spec)
+                img = self.pipeline.ops[segment.barrier].transform(img)
+                spec = spec_of(img) or _tensor_spec(img, spec.units)
+                continue
+            drawn, spec_after = draw(self.pipeline, segment.ops, spec)
+            for position, stage in enumerate(segment.stages):
+                img = self._run_stage(stage, img, drawn, first=position == 0)
+            spec = spec_after
+        img, spec = self._materialize(img, spec)
+        return img
+
+    def _run_stage(self, stage: Stage, img: Any, drawn: Drawn, first: bool) -> Any:
+        kernel = KERNELS[stage.kernel]
+        ops = [op for i in stage.ops for op in drawn[i][1]]
+        spec = drawn[stage.ops[0]][0] if stage.ops else None
+        factor = 1
+        if isinstance(img, _Source):
+            if first and self._margin > 0 and spec is not None:
+                factor = kernel.reduce_factor(ops, spec, self._margin)
+            img, factor = img.decode(factor)
+        if not ops:
+            return img
+        return kernel.run(to_container(img, kernel.takes), ops, spec, factor)
+
+    def _materialize(self, img: Any, spec: ImageSpec) -> tuple[Any, ImageSpec]:
+        """Hand over the container the original would have: PIL for PIL stages."""
+        if isinstance(img, _Source):
+            img = img.decode(1)[0]
+        if spec.kind == "pil":
+            img = to_container(img, "pil")
+        return img, spec

@@ -1,0 +1,43 @@
+"""From the logical pipeline to a ranked list of equivalent physical plans.
+
+Start from the plan that does what the user wrote (Pillow decode, torchvision functional
+op by op), apply every rule to every plan reached until nothing new appears, dedup by
+canonical form, and rank by the cost model. The search knows rules only through `RULES`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from reorder.ir import LogicalPipeline, PhysicalPlan, Segment, Stage
+from reorder.ir.physical import make_options
+from reorder.rules import RULES, Rule
+
+
+def as_written(pipeline: LogicalPipeline) -> PhysicalPlan:
+    segments = []
+    for start, stop, opaque in pipeline.runs():
+        if opaque:
+            segments.append(Segment(barrier=start))
+        else:
+            segments.append(Segment(tuple(Stage("reference", (i,)) for i in range(start, stop))))
+    return PhysicalPlan(Stage("decode", options=make_options(backend="pil")), tuple(segments))
+
+
+def enumerate_plans(
+    pipeline: LogicalPipeline, rules: Sequence[Rule] = RULES, limit: int = 256
+) -> list[PhysicalPlan]:
+    """Every plan the rules reach from `as_written` (breadth first, at most `limit`)."""
+    start = as_written(pipeline)
+    seen = {start.key(): start}
+    frontier = deque([start])
+    while frontier and len(seen) < limit:
+        plan = frontier.popleft()
+        for rule in rules:
+            for rewritten in rule.rewrite(plan, pipeline):
+                key = rewritten.key()
+                if key not in seen and len(seen) < limit:
+                    seen[key] = rewritten
+                    frontier.append(rewritten)
+    return list(seen.values())
