@@ -94,6 +94,17 @@ def to_container(img: Any, takes: str) -> Any:
     return img
 
 
+# DCT scaling errs most near block and image edges, which dominate small images, and
+# saves little there: never decode below this many pixels on the short side.
+MIN_REDUCED_SIDE = 64
+
+
+def limit_reduction(factor: int, spec: ImageSpec) -> int:
+    while factor > 1 and min(spec.width, spec.height) < factor * MIN_REDUCED_SIDE:
+        factor //= 2
+    return factor
+
+
 Drawn = dict[int, tuple[ImageSpec, list[ConcreteOp]]]
 
 
@@ -149,7 +160,7 @@ class Executor:
         factor = 1
         if isinstance(img, _Source):
             if first and self._margin > 0 and spec is not None:
-                factor = kernel.reduce_factor(ops, spec, self._margin)
+                factor = limit_reduction(kernel.reduce_factor(ops, spec, self._margin), spec)
             img, factor = img.decode(factor)
         if not ops:
             return img

@@ -42,25 +42,67 @@ def _resize(arr: np.ndarray, op: Resize) -> np.ndarray | None:
     return cv2.resize(arr, (op.width, op.height), interpolation=cv2.INTER_LINEAR)
 
 
+_TRANSPOSES = {
+    180.0: cv2.ROTATE_180,
+    90.0: cv2.ROTATE_90_COUNTERCLOCKWISE,
+    270.0: cv2.ROTATE_90_CLOCKWISE,
+}
+# PIL floors exact sample positions; OpenCV rounds them in 1/1024 px fixed point. Nudging
+# by half a fixed-point step sends exact integer positions (common at right angles) the
+# way PIL sends them.
+_TIE_NUDGE = 1.0 / 2048
+
+
 def _rotate(arr: np.ndarray, op: Rotate) -> np.ndarray | None:
     if op.interpolation not in _WARP_FLAGS:
         return None
     height, width = arr.shape[:2]
+    angle = op.angle % 360.0
+    if op.center is None and angle == 0.0:
+        return arr
+    if (
+        op.center is None
+        and angle in _TRANSPOSES
+        and (angle == 180.0 or op.expand or width == height)
+    ):
+        return cv2.rotate(arr, _TRANSPOSES[angle])  # PIL's exact transpose paths
     m = rotation_matrix(op, width, height)
     # PIL samples the source at m @ (x + 0.5, y + 0.5); OpenCV at m' @ (x, y) in a frame
     # whose pixel centres are integers: m' = shift(-0.5) @ m @ shift(+0.5).
     shifted = m[:2].copy()
-    shifted[:, 2] += 0.5 * (m[:2, 0] + m[:2, 1]) - 0.5
+    shifted[:, 2] += 0.5 * (m[:2, 0] + m[:2, 1]) - 0.5 + _TIE_NUDGE
     out_w, out_h = op.output_spec(ImageSpec(width, height)).size
     channels = 1 if arr.ndim == 2 else arr.shape[2]
-    return cv2.warpAffine(
+    fill = _border_value(op.fill, channels)
+    flags = cv2.WARP_INVERSE_MAP
+    if op.interpolation == "nearest":
+        return cv2.warpAffine(
+            arr,
+            shifted,
+            (out_w, out_h),
+            flags=flags | cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=fill,
+        )
+    # PIL's bilinear fills only where the sample point falls outside the image and
+    # replicates edge pixels inside it; the nearest warp of a mask finds that region.
+    out = cv2.warpAffine(
         arr,
         shifted,
         (out_w, out_h),
-        flags=_WARP_FLAGS[op.interpolation] | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=_border_value(op.fill, channels),
+        flags=flags | cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )
+    inside = cv2.warpAffine(
+        np.ones((height, width), np.uint8),
+        shifted,
+        (out_w, out_h),
+        flags=flags | cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    out[inside == 0] = fill[:channels] if channels > 1 else fill[0]
+    return out
 
 
 def _crop(arr: np.ndarray, op: Crop) -> np.ndarray | None:

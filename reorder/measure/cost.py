@@ -20,7 +20,7 @@ from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resi
 from reorder.kernels import KERNELS, cv, lut, pil, reference
 from reorder.kernels.decode import decode_jpeg, pil_rgb_from_bytes
 from reorder.measure.rng import preserved_rng
-from reorder.runtime import draw
+from reorder.runtime import draw, limit_reduction
 from reorder.samples import make_scene
 
 _FACTORS = (1, 2, 4, 8)
@@ -71,7 +71,8 @@ class CostModel:
                 in_spec = drawn[stage.ops[0]][0]
                 factor = 1
                 if seg_pos == 0 and pos == 0 and margin and backend == "simplejpeg":
-                    factor = decode_factor = kernel.reduce_factor(ops, in_spec, margin)
+                    factor = limit_reduction(kernel.reduce_factor(ops, in_spec, margin), in_spec)
+                    decode_factor = factor
                 in_px = in_spec.width * in_spec.height / (factor * factor)
                 needs = "pil" if kernel.takes == "any" else kernel.takes
                 if container != "tensor" and needs != container:

@@ -1,0 +1,61 @@
+"""Shared fixtures: small deterministic images in several sizes and formats."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import settings
+from PIL import Image
+
+from reorder.samples import make_scene
+
+settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True)
+settings.register_profile("dev", deadline=None, max_examples=15)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def write_image(folder: Path, width: int, height: int, fmt: str = "jpg", seed: int = 0, **save) -> str:
+    """A scene saved as `fmt` ("jpg", "png", "png-rgba", "png-l", "png-p", "jpg-l", ...)."""
+    scene = make_scene(width, height, seed=seed)
+    img = Image.fromarray(scene)
+    base, _, variant = fmt.partition("-")
+    if variant == "l":
+        img = img.convert("L")
+    elif variant == "rgba":
+        img = img.convert("RGBA")
+        img.putalpha(Image.fromarray((np.arange(width * height) % 251).astype(np.uint8).reshape(height, width)))
+    elif variant == "p":
+        img = img.convert("P", palette=Image.Palette.ADAPTIVE)
+    elif variant == "cmyk":
+        img = img.convert("CMYK")
+    elif variant == "i16":
+        img = Image.fromarray((np.asarray(img.convert("L"), np.uint16) * 257), mode="I;16")
+    path = folder / f"img_{width}x{height}_{fmt}_{seed}.{ 'jpg' if base == 'jpg' else base}"
+    if base == "jpg":
+        save.setdefault("quality", 90)
+    img.save(path, **save)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("images")
+
+
+@pytest.fixture(scope="session")
+def jpeg_set(image_dir) -> list[str]:
+    """A few JPEGs of the shapes that matter: landscape, portrait, small."""
+    sizes = [(320, 240), (240, 320), (500, 375), (97, 61)]
+    return [write_image(image_dir, w, h, "jpg", seed=i) for i, (w, h) in enumerate(sizes)]

@@ -1,0 +1,135 @@
+"""The contract (DESIGN.md section 1), over random pipelines, image sizes, formats and seeds.
+
+Every candidate the search can produce must make the same random decisions as the
+original and leave every RNG stream in the same state; candidates built from exact rules
+only must match to float rounding; the plan `optimize` chooses must hold its tolerance on
+images and seeds it never saw.
+"""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torchvision import transforms as T
+from torchvision.transforms import InterpolationMode as IM
+
+import reorder
+from conftest import MEAN, STD, write_image
+from reorder.frontends import parse
+from reorder.kernels.decode import pil_rgb_loader
+from reorder.measure.verify import compare, output_units, run_coupled
+from reorder.plan import PlanTransform
+from reorder.rules import RULES
+from reorder.runtime import LazyImage
+from reorder.search import enumerate_plans
+
+EXACT_RULES = {rule.name for rule in RULES if rule.exactness == "exact"}
+interpolations = st.sampled_from([IM.BILINEAR, IM.BICUBIC, IM.NEAREST])
+small = st.integers(8, 120)
+
+
+class CoinFlipBarrier:
+    """A user's own op: opaque, and it draws from the torch RNG itself."""
+
+    def __call__(self, img):
+        return img.transpose(0) if torch.rand(1) < 0.5 else img
+
+    def __repr__(self) -> str:
+        return "CoinFlipBarrier()"
+
+
+geometric_ops = st.one_of(
+    st.builds(T.Resize, small, interpolation=interpolations),
+    st.builds(lambda h, w: T.Resize((h, w)), small, small),
+    st.builds(lambda s: T.Resize(s, max_size=s + 20), small),
+    st.builds(T.CenterCrop, st.integers(4, 200)),
+    st.builds(
+        lambda s, pad, mode: T.RandomCrop(s, padding=pad, pad_if_needed=True, padding_mode=mode),
+        st.integers(4, 150),
+        st.sampled_from([None, 3, (1, 2)]),
+        st.sampled_from(["constant", "edge", "reflect", "symmetric"]),
+    ),
+    st.builds(T.RandomResizedCrop, small, interpolation=interpolations),
+    st.builds(T.RandomHorizontalFlip, st.sampled_from([0.0, 0.5, 1.0])),
+    st.builds(T.RandomVerticalFlip, st.sampled_from([0.0, 0.5, 1.0])),
+    st.builds(
+        T.RandomRotation,
+        st.sampled_from([5, 30, (-8, 8), 180]),
+        interpolation=st.sampled_from([IM.NEAREST, IM.BILINEAR]),
+        expand=st.booleans(),
+        fill=st.sampled_from([0, 128]),
+    ),
+    st.builds(T.Pad, st.sampled_from([2, (1, 3), (1, 2, 3, 4)]), fill=st.sampled_from([0, 9])),
+)
+value_ops = st.one_of(
+    st.builds(lambda hue: T.ColorJitter(0.4, 0.4, 0.4, hue), st.sampled_from([0.0, 0.1])),
+    st.builds(T.Grayscale, st.sampled_from([1, 3])),
+    st.builds(T.RandomGrayscale, st.sampled_from([0.0, 0.5, 1.0])),
+    st.just(T.Lambda(lambda img: img)),
+    st.builds(CoinFlipBarrier),
+)
+tails = st.sampled_from(
+    [
+        [],
+        [T.ToTensor()],
+        [T.ToTensor(), T.Normalize(MEAN, STD)],
+        [T.PILToTensor()],
+        [T.PILToTensor(), T.ConvertImageDtype(torch.float32), T.Normalize([0.5], [0.25])],
+    ]
+)
+pipelines = st.builds(
+    lambda body, tail: T.Compose(body + tail),
+    st.lists(st.one_of(geometric_ops, geometric_ops, value_ops), min_size=1, max_size=4),
+    tails,
+)
+formats = st.sampled_from(["jpg", "jpg", "jpg", "png", "jpg-l", "png-rgba", "png-p"])
+
+
+def _outcomes(pipeline, path, seeds):
+    logical = parse(pipeline)
+    original = [run_coupled(lambda p: pipeline(pil_rgb_loader(p)), path, s) for s in seeds]
+    return logical, original
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    pipeline=pipelines,
+    width=st.integers(1, 260),
+    height=st.integers(1, 260),
+    fmt=formats,
+    seed=st.integers(0, 2**16),
+)
+def test_every_candidate_keeps_the_random_decisions(image_dir, pipeline, width, height, fmt, seed):
+    path = write_image(image_dir, width, height, fmt, seed=seed % 7)
+    seeds = [seed, seed + 1]
+    logical, original = _outcomes(pipeline, path, seeds)
+    units = output_units(logical)
+    for plan in enumerate_plans(logical, limit=40):
+        run = PlanTransform(logical, plan)
+        got = [run_coupled(run, LazyImage(path), s) for s in seeds]
+        verdict = compare(original, got, units)
+        assert verdict.problem is None, (plan.describe([o.name for o in logical.ops]), verdict)
+        if set(plan.rules) <= EXACT_RULES:
+            assert verdict.within("exact"), (plan.rules, verdict)
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pipeline=pipelines,
+    sizes=st.lists(st.tuples(st.integers(24, 400), st.integers(24, 400)), min_size=3, max_size=3),
+    tolerance=st.sampled_from(["exact", "close", "fast"]),
+)
+def test_chosen_plan_holds_on_unseen_images_and_seeds(image_dir, pipeline, sizes, tolerance):
+    paths = [write_image(image_dir, w, h, "jpg", seed=i) for i, (w, h) in enumerate(sizes)]
+    plan = reorder.optimize(
+        pipeline, paths[:1], tolerance=tolerance, seeds=1, repeats=1, progress=False
+    )
+    logical = plan.pipeline
+    for path in paths[1:]:
+        seeds = [101, 202]
+        original = [run_coupled(lambda p: pipeline(pil_rgb_loader(p)), path, s) for s in seeds]
+        got = [run_coupled(plan, path, s) for s in seeds]
+        verdict = compare(original, got, output_units(logical))
+        assert verdict.problem is None, verdict
+        assert verdict.within(tolerance), (plan.describe(), verdict)
