@@ -18,8 +18,8 @@ from reorder.measure.cost import calibrated
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES, compare, output_units, run_coupled
 from reorder.plan import Candidate, Plan, PlanTransform, Report
-from reorder.runtime import LazyImage
 from reorder.rules import RULES
+from reorder.runtime import LazyImage
 from reorder.search import as_written, enumerate_plans
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}

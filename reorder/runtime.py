@@ -19,6 +19,7 @@ from PIL import Image
 from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Stage
 from reorder.kernels import KERNELS
 from reorder.kernels.decode import decode_jpeg, jpeg_size, pil_rgb_from_bytes
+from reorder.rng import rng_state, set_rng_state
 
 # PIL modes the plan's kernels handle; images in other modes take the original pipeline.
 _PLANNED_MODES = {"RGB": 3, "L": 1}
@@ -146,10 +147,21 @@ class Executor:
                 img = self.pipeline.ops[segment.barrier].transform(img)
                 spec = spec_of(img) or _tensor_spec(img, spec.units)
                 continue
-            drawn, spec_after = draw(self.pipeline, segment.ops, spec)
-            for position, stage in enumerate(segment.stages):
-                img = self._run_stage(stage, img, drawn, first=position == 0)
-            spec = spec_after
+            state, segment_input = rng_state(), img
+            try:
+                drawn, spec_after = draw(self.pipeline, segment.ops, spec)
+                for position, stage in enumerate(segment.stages):
+                    img = self._run_stage(stage, img, drawn, first=position == 0)
+                spec = spec_after
+            except Exception:
+                # The original may fail at an op before the one that failed here, with
+                # fewer draws made: replay the segment as written, from the same RNG
+                # state, so it fails (or succeeds) exactly as the original does.
+                set_rng_state(state)
+                img, spec = self._materialize(segment_input, spec)
+                for i in segment.ops:
+                    img = self.pipeline.ops[i].transform(img)
+                spec = spec_of(img) or _tensor_spec(img, spec.units)
         img, spec = self._materialize(img, spec)
         return img
 

@@ -14,7 +14,7 @@ from PIL import Image
 from reorder.samples import make_scene
 
 settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True)
-settings.register_profile("dev", deadline=None, max_examples=15)
+settings.register_profile("dev", deadline=None, max_examples=150)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 MEAN = [0.485, 0.456, 0.406]

@@ -18,6 +18,10 @@ import numpy as np
 from reorder.ir.ops import ConcreteOp, Crop, Flip, Pad, Resize, Rotate
 from reorder.ir.spec import ImageSpec
 
+# Nearest-neighbour sampling floors positions: any change in how a position is computed
+# (a box offset, a mirror) can move a whole pixel, so it is never composed.
+NEAREST = frozenset({"nearest", "nearest-exact"})
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -97,8 +101,10 @@ def compose_box(ops: Sequence[ConcreteOp], spec: ImageSpec) -> BoxMap | None:
                 axes[i] = _pad_axis(axes[i], lead, trail)
             fill, filled = op.fill, True
         elif isinstance(op, Resize):
-            if interpolation is not None or filled:
-                return None
+            if interpolation is not None or filled or op.width <= 0 or op.height <= 0:
+                return None  # zero sizes: let the reference raise what torchvision raises
+            if op.interpolation in NEAREST:
+                return None  # ties floor to whole pixels: a shifted box moves them
             sizes = [op.width, op.height]
             axes = [_resize_axis(axes[i], sizes[i]) for i in range(2)]
             interpolation, antialias = op.interpolation, op.antialias

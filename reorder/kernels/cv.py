@@ -37,7 +37,7 @@ def _border_value(fill: object, channels: int) -> tuple[float, ...]:
 
 def _resize(arr: np.ndarray, op: Resize) -> np.ndarray | None:
     height, width = arr.shape[:2]
-    if op.interpolation != "bilinear" or op.width < width or op.height < height:
+    if not handles(op, ImageSpec(width, height)):
         return None
     return cv2.resize(arr, (op.width, op.height), interpolation=cv2.INTER_LINEAR)
 

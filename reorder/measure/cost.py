@@ -19,7 +19,7 @@ from PIL import Image
 from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resize, ToFloat
 from reorder.kernels import KERNELS, cv, lut, pil, reference
 from reorder.kernels.decode import decode_jpeg, pil_rgb_from_bytes
-from reorder.measure.rng import preserved_rng
+from reorder.rng import preserved_rng
 from reorder.runtime import draw, limit_reduction
 from reorder.samples import make_scene
 

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import torch
 
-from reorder.measure.rng import preserved_rng, seed_all
+from reorder.rng import preserved_rng, seed_all
 
 
 @contextmanager

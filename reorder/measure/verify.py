@@ -18,14 +18,14 @@ import torch
 from PIL import Image
 
 from reorder.ir import ImageSpec, LogicalPipeline
-from reorder.measure.rng import preserved_rng, rng_state, seed_all, states_equal
+from reorder.rng import preserved_rng, rng_state, seed_all, states_equal
 
 # Tolerances by name: (lowest PSNR in dB on any sample, largest absolute error allowed),
 # in 0..255 units. "exact" allows float rounding only: a filter coefficient computed in
 # another order may flip a uint8 rounding, never by more than one level (which bounds
 # PSNR at 48.1 dB even if every value flipped).
 TOLERANCES: dict[str, tuple[float, float]] = {
-    "exact": (48.0, 1.0),
+    "exact": (48.0, 1.001),  # the 0.001: float32 noise when un-normalizing
     "close": (35.0, math.inf),
     "fast": (30.0, math.inf),
 }
