@@ -147,7 +147,7 @@ class Executor:
                 img = self.pipeline.ops[segment.barrier].transform(img)
                 spec = spec_of(img) or _tensor_spec(img, spec.units)
                 continue
-            state, segment_input = rng_state(), img
+            state, segment_input = rng_state(self.pipeline.rng_streams), img
             try:
                 drawn, spec_after = draw(self.pipeline, segment.ops, spec)
                 for position, stage in enumerate(segment.stages):
@@ -157,7 +157,7 @@ class Executor:
                 # The original may fail at an op before the one that failed here, with
                 # fewer draws made: replay the segment as written, from the same RNG
                 # state, so it fails (or succeeds) exactly as the original does.
-                set_rng_state(state)
+                set_rng_state(state, self.pipeline.rng_streams)
                 img, spec = self._materialize(segment_input, spec)
                 for i in segment.ops:
                     img = self.pipeline.ops[i].transform(img)

@@ -212,7 +212,9 @@ def parse(transform: Any) -> LogicalPipeline:
 
     visit(transform)
     ops = [LogicalOp(i, t, _modelled(t)) for i, t in enumerate(flat)]
-    return LogicalPipeline("torchvision", transform, ops)
+    # torchvision.transforms draw only from torch's generator; opaque ops are called
+    # outside the snapshot, so their streams need not be saved.
+    return LogicalPipeline("torchvision", transform, ops, rng_streams=("torch",))
 
 
 def accepts(transform: Any) -> bool:

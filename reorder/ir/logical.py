@@ -79,6 +79,8 @@ class LogicalPipeline:
     frontend: str
     original: Any
     ops: list[LogicalOp] = field(default_factory=list)
+    # RNG streams the frontend's transforms draw from (names in reorder.rng.STREAMS).
+    rng_streams: tuple[str, ...] = ("torch", "python", "numpy")
 
     def fingerprint(self) -> str:
         """Stable hash of the op classes and their settings (reprs), for plan files."""

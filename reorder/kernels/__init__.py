@@ -36,6 +36,10 @@ def _cv_key(op: ConcreteOp, spec: ImageSpec) -> str:
     return "cv" if cv.handles(op, spec) else "reference"
 
 
+def _cv_area_key(op: ConcreteOp, spec: ImageSpec) -> str:
+    return "cv" if cv.handles(op, spec, area=True) else "reference"
+
+
 @dataclass(frozen=True)
 class Kernel:
     name: str
@@ -72,6 +76,22 @@ KERNELS: dict[str, Kernel] = {
             "array",
             _leading_resize_factor,
             "OpenCV where it matches PIL (upscale, rotate, flip, crop, pad), else reference",
+            _cv_key,
+        ),
+        Kernel(
+            "cv_area",
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.APPLY_CV_AREA),
+            "array",
+            _leading_resize_factor,
+            "as cv, and antialiased downscales as OpenCV's pixel-area average (INTER_AREA)",
+            _cv_area_key,
+        ),
+        Kernel(
+            "cv_warp_small",
+            lambda img, ops, spec, factor: cv.warp_in_smaller_frame(img, ops, spec),
+            "array",
+            _leading_resize_factor,
+            "a resize and a rotation with the warp, conjugated by the resize, on the smaller end",
             _cv_key,
         ),
         Kernel(

@@ -49,8 +49,15 @@ class CostModel:
     ) -> float:
         """Mean estimated milliseconds per image over `specs` (sizes of the samples)."""
         with preserved_rng():
-            total = sum(self._estimate_one(plan, pipeline, spec) for spec in specs)
+            total = sum(self._estimate_one(plan, pipeline, spec)[0] for spec in specs)
         return total / max(1, len(specs)) / 1e6
+
+    def decode_factors(
+        self, plan: PhysicalPlan, pipeline: LogicalPipeline, specs: Sequence[ImageSpec]
+    ) -> list[int]:
+        """The DCT reduction the plan would use on each of `specs`."""
+        with preserved_rng():
+            return [self._estimate_one(plan, pipeline, spec)[1] for spec in specs]
 
     def _estimate_one(
         self, plan: PhysicalPlan, pipeline: LogicalPipeline, spec: ImageSpec
@@ -89,7 +96,7 @@ class CostModel:
                 if container != "tensor":
                     container = needs
             spec = spec_after
-        return ns + self.decode_ns[(backend, decode_factor)] * source_px
+        return ns + self.decode_ns[(backend, decode_factor)] * source_px, decode_factor
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ before normalization, and every RNG stream's state afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,19 @@ def run_coupled(fn: Callable[[Any], Any], argument: Any, seed: int) -> Outcome:
     except Exception as exc:  # the contract compares exception classes
         output, error = None, type(exc)
     return Outcome(output, error, rng_state())
+
+
+def digest(outcomes: Sequence[Outcome]) -> str:
+    """Fingerprint of what a candidate computed on the samples (outputs and errors)."""
+    h = hashlib.sha1()
+    for outcome in outcomes:
+        if outcome.error is not None:
+            h.update(outcome.error.__name__.encode())
+        elif isinstance(outcome.output, torch.Tensor):
+            h.update(outcome.output.detach().contiguous().numpy().tobytes())
+        else:
+            h.update(np.asarray(outcome.output).tobytes())
+    return h.hexdigest()
 
 
 def output_units(pipeline: LogicalPipeline) -> tuple[float, ...]:

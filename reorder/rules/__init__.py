@@ -2,7 +2,12 @@
 
 from reorder.rules.base import Rule
 from reorder.rules.decode import DECODE_AT_DCT_SCALE, FAST_JPEG_DECODE
-from reorder.rules.geometry import CROP_BEFORE_RESIZE, OPENCV_KERNELS
+from reorder.rules.geometry import (
+    AREA_DOWNSCALE,
+    CROP_BEFORE_RESIZE,
+    OPENCV_KERNELS,
+    ROTATE_IN_SMALLER_FRAME,
+)
 from reorder.rules.values import FUSED_TO_FLOAT, POINTWISE_AFTER_RESIZE
 
 RULES: tuple[Rule, ...] = (
@@ -10,6 +15,8 @@ RULES: tuple[Rule, ...] = (
     DECODE_AT_DCT_SCALE,
     CROP_BEFORE_RESIZE,
     OPENCV_KERNELS,
+    ROTATE_IN_SMALLER_FRAME,
+    AREA_DOWNSCALE,
     FUSED_TO_FLOAT,
     POINTWISE_AFTER_RESIZE,
 )

@@ -1,0 +1,61 @@
+"""The embedded default job: plan the pipelines users ask about on the project's own images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torchvision import transforms as T
+
+from reorder.samples import write_sample_images
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_SAMPLE_DIR = Path("sample_images")
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    name: str
+    make_transform: Callable[[], Any]
+    image_set: str  # a DEMO_SIZES name: the images this case runs on
+
+
+def _normalize() -> list[Any]:
+    return [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+
+
+CASES: tuple[DemoCase, ...] = (
+    DemoCase(
+        "eval, 4032x3024",
+        lambda: T.Compose([T.Resize(256), T.CenterCrop(224), *_normalize()]),
+        "photo_4032x3024",
+    ),
+    DemoCase(
+        "eval, 1920x1080",
+        lambda: T.Compose([T.Resize(256), T.CenterCrop(224), *_normalize()]),
+        "frame_1920x1080",
+    ),
+    DemoCase(
+        "train, 500x375",
+        lambda: T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), *_normalize()]),
+        "imagenet_500x375",
+    ),
+    DemoCase(
+        "resize->rotate, 384x512",
+        lambda: T.Compose([T.Resize((1024, 1024)), T.RandomRotation([-8, 8]), *_normalize()]),
+        "portrait_384x512",
+    ),
+    DemoCase(
+        "rotate->resize, 384x512",
+        lambda: T.Compose([T.RandomRotation([-8, 8]), T.Resize((1024, 1024)), *_normalize()]),
+        "portrait_384x512",
+    ),
+)
+
+
+def case_paths(case: DemoCase, folder: Path = DEFAULT_SAMPLE_DIR, per_size: int = 4) -> list[str]:
+    paths = write_sample_images(folder, per_size=per_size)
+    return [str(p) for p in paths if p.parent.name == case.image_set]
