@@ -1,0 +1,326 @@
+"""Each rule: where it applies and pays, and where its precondition fails; and the traps
+of DESIGN.md section 3, each shown to be a trap and shown to be avoided."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import transforms as T
+
+from conftest import MEAN, STD, write_image
+from reorder.frontends import parse
+from reorder.ir import Flip, ImageSpec, Resize, Rotate
+from reorder.ir.geometry import compose_box, rotation_matrix
+from reorder.kernels import cv, pil, reference
+from reorder.kernels import decode as decode_module
+from reorder.plan import PlanTransform
+from reorder.rules import RULES
+from reorder.runtime import LazyImage
+from reorder.samples import make_scene
+from reorder.search import as_written
+
+RULE = {rule.name: rule for rule in RULES}
+
+
+def psnr(a, b) -> float:
+    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    mse = float(np.mean(diff**2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def rewrites(rule_name, transform, plan=None):
+    pipeline = parse(transform)
+    plan = plan or as_written(pipeline)
+    return pipeline, list(RULE[rule_name].rewrite(plan, pipeline))
+
+
+def first_rewrite(rule_name, transform, plan=None):
+    pipeline, plans = rewrites(rule_name, transform, plan)
+    assert plans, f"{rule_name} did not apply"
+    return pipeline, plans[0]
+
+
+def run_both(transform, plan, pipeline, path, seed=0):
+    torch.manual_seed(seed)
+    expected = transform(Image.open(path).convert("RGB"))
+    torch.manual_seed(seed)
+    got = PlanTransform(pipeline, plan)(LazyImage(path))
+    return expected, got
+
+
+def as_pixels(x):
+    """Outputs in 0..255 units: tensors from ToTensor are scaled back."""
+    if isinstance(x, torch.Tensor):
+        return (x.numpy() * 255.0).transpose(1, 2, 0)
+    return np.asarray(x)
+
+
+def test_every_rule_declares_exactness_and_why():
+    assert len(RULE) == len(RULES)
+    for rule in RULES:
+        assert rule.exactness in ("exact", "approximate")
+        assert len(rule.why) > 40
+
+
+# -- fast_jpeg_decode ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "jpg-l"])
+def test_fast_decode_is_bit_identical_on_ycbcr_and_gray_jpeg(image_dir, fmt):
+    path = write_image(image_dir, 333, 217, fmt, seed=3)
+    transform = T.Compose([T.PILToTensor()])
+    pipeline, plan = first_rewrite("fast_jpeg_decode", transform)
+    expected, got = run_both(transform, plan, pipeline, path)
+    assert torch.equal(expected, got)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpg-cmyk", "png-p"])
+def test_fast_decode_leaves_other_files_to_pillow(image_dir, fmt, monkeypatch):
+    path = write_image(image_dir, 64, 48, fmt)
+    calls = []
+    monkeypatch.setattr(decode_module.simplejpeg, "decode_jpeg", lambda *a, **k: calls.append(a))
+    transform = T.Compose([T.PILToTensor()])
+    pipeline, plan = first_rewrite("fast_jpeg_decode", transform)
+    expected, got = run_both(transform, plan, pipeline, path)
+    assert torch.equal(expected, got)
+    assert calls == []
+
+
+def test_fast_decode_does_not_apply_twice():
+    transform = T.Compose([T.ToTensor()])
+    pipeline, plan = first_rewrite("fast_jpeg_decode", transform)
+    assert list(RULE["fast_jpeg_decode"].rewrite(plan, pipeline)) == []
+
+
+# -- decode_at_dct_scale -------------------------------------------------------------
+
+
+def _reduced_plan(transform, margin=1.0):
+    pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
+    plans = [p for p in RULE["decode_at_dct_scale"].rewrite(fast, pipeline)]
+    return pipeline, next(p for p in plans if p.decode.option("margin") == margin)
+
+
+def test_dct_scale_decodes_big_jpegs_small_and_stays_close(image_dir, monkeypatch):
+    path = write_image(image_dir, 1600, 1200, "jpg", seed=1)
+    factors = []
+    real = decode_module.decode_jpeg
+    monkeypatch.setattr(
+        "reorder.runtime.decode_jpeg",
+        lambda data, size, factor=1: factors.append(factor) or real(data, size, factor),
+    )
+    transform = T.Compose([T.Resize(150), T.CenterCrop(128), T.ToTensor()])
+    pipeline, plan = _reduced_plan(transform)
+    expected, got = run_both(transform, plan, pipeline, path)
+    assert factors == [8]  # 1200 -> 150 px: one source pixel in 8 is enough
+    assert psnr(as_pixels(expected), as_pixels(got)) > 40
+
+
+def test_dct_scale_needs_a_resize_first():
+    transform = T.Compose([T.RandomRotation(10), T.Resize(64), T.ToTensor()])
+    pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
+    assert list(RULE["decode_at_dct_scale"].rewrite(fast, pipeline)) == []
+
+
+def test_dct_scale_never_reduces_for_an_upscale_or_a_small_image(image_dir, monkeypatch):
+    factors = []
+    real = decode_module.decode_jpeg
+    monkeypatch.setattr(
+        "reorder.runtime.decode_jpeg",
+        lambda data, size, factor=1: factors.append(factor) or real(data, size, factor),
+    )
+    for (w, h), size in [((200, 150), 400), ((120, 100), 8)]:
+        path = write_image(image_dir, w, h, "jpg")
+        transform = T.Compose([T.Resize(size), T.ToTensor()])
+        pipeline, plan = _reduced_plan(transform)
+        expected, got = run_both(transform, plan, pipeline, path)
+        assert torch.equal(expected, got)
+    assert factors == [1, 1]
+
+
+# -- crop_before_resize --------------------------------------------------------------
+
+
+def test_crop_before_resize_fuses_resize_and_crop_exactly(image_dir):
+    path = write_image(image_dir, 640, 480, "jpg", seed=2)
+    transform = T.Compose([T.Resize(256), T.CenterCrop(224), T.RandomHorizontalFlip(0.5)])
+    pipeline, plan = first_rewrite("crop_before_resize", transform)
+    assert [s.kernel for s in plan.segments[0].stages] == ["pil_box"]
+    for seed in range(4):
+        expected, got = run_both(transform, plan, pipeline, path, seed)
+        diff = np.abs(np.asarray(expected, int) - np.asarray(got, int))
+        assert diff.max() <= 1  # float rounding of filter weights only
+
+
+def test_trap_rounding_the_crop_box_shifts_the_image():
+    """Resize-then-crop as one resample needs the float box: rounding it shifts detail at
+    pixel scale by a fraction of a pixel, which costs ~30 dB."""
+    rng = np.random.default_rng(0)
+    detail = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    expected = T.CenterCrop(240)(T.Resize(270)(detail))
+    spec = ImageSpec(400, 300)
+    ops = [Resize(360, 270), *parse(T.CenterCrop(240)).ops[0].sample(ImageSpec(360, 270))]
+    exact = pil.box_resample(detail, ops, spec)
+    box = compose_box(ops, spec).source_box()  # (66.67, 16.67, 333.33, 283.33)
+    rounded = detail.resize((240, 240), Image.BILINEAR, box=tuple(round(v) for v in box))
+    assert psnr(expected, exact) > 55
+    assert psnr(expected, rounded) < 30
+
+
+def test_crop_before_resize_precondition_one_resample_per_box():
+    transform = T.Compose([T.Resize(300), T.Resize(200), T.CenterCrop(100)])
+    pipeline, plans = rewrites("crop_before_resize", transform)
+    for plan in plans:
+        for stage in plan.segments[0].stages:
+            if stage.kernel == "pil_box":
+                assert sum("resample" in pipeline.ops[i].traits for i in stage.ops) == 1
+
+
+def test_crop_before_resize_skips_reflect_padding_and_nearest(image_dir):
+    padded = T.Compose([T.RandomCrop(32, padding=4, padding_mode="reflect"), T.Resize(16)])
+    for plan in rewrites("crop_before_resize", padded)[1]:
+        boxes = [s.ops for s in plan.segments[0].stages if s.kernel == "pil_box"]
+        assert all(0 not in ops for ops in boxes)  # reflection is not a box
+    box = compose_box([Resize(10, 10, "nearest"), Flip(True)], ImageSpec(30, 30))
+    assert box is None  # nearest floors positions: a box offset or mirror moves pixels
+
+
+# -- opencv_kernels ------------------------------------------------------------------
+
+
+def test_opencv_upscale_and_rotation_match_pil():
+    scene = make_scene(200, 150, seed=5)
+    img = Image.fromarray(scene)
+    up = Resize(500, 300)
+    assert cv.handles(up, ImageSpec(200, 150))
+    ours = cv.apply_ops(scene, [up], ImageSpec(200, 150))
+    assert np.abs(ours.astype(int) - np.asarray(reference.apply_ops(img, [up]), int)).max() <= 1
+    turn = Rotate(7.5, "nearest")
+    ours = cv.apply_ops(scene, [turn], ImageSpec(200, 150))
+    assert psnr(ours, reference.apply_ops(img, [turn])) > 40
+
+
+def test_trap_opencv_linear_downscale_has_no_antialiasing():
+    """INTER_LINEAR shrinking aliases (~30 dB vs PIL); the cv kernel must not use it."""
+    import cv2
+
+    scene = make_scene(900, 600, seed=6)
+    down = Resize(180, 120)
+    expected = np.asarray(reference.apply_ops(Image.fromarray(scene), [down]))
+    aliased = cv2.resize(scene, (180, 120), interpolation=cv2.INTER_LINEAR)
+    assert psnr(expected, aliased) < 35
+    assert not cv.handles(down, ImageSpec(900, 600))
+    assert np.array_equal(cv.apply_ops(scene, [down], ImageSpec(900, 600)), expected)
+
+
+def test_opencv_rule_skips_value_ops():
+    transform = T.Compose([T.ColorJitter(0.3), T.ToTensor()])
+    assert rewrites("opencv_kernels", transform)[1] == []
+
+
+# -- area_downscale ------------------------------------------------------------------
+
+
+def test_area_downscale_is_close_and_only_replaces_cv_resamples(image_dir):
+    path = write_image(image_dir, 800, 600, "jpg", seed=7)
+    transform = T.Compose([T.Resize(200), T.CenterCrop(180)])
+    pipeline, with_cv = first_rewrite("opencv_kernels", transform)
+    _, plan = first_rewrite("area_downscale", transform, with_cv)
+    expected, got = run_both(transform, plan, pipeline, path)
+    assert psnr(expected, got) > 38
+    assert rewrites("area_downscale", transform)[1] == []  # no cv stage yet
+
+
+# -- rotate_in_smaller_frame ---------------------------------------------------------
+
+
+def test_trap_anisotropic_resize_does_not_commute_with_rotation():
+    """Resize((1024, 1024)) of 384x512 then rotate: rotating by the same angle in the
+    source frame is ~22 dB off; the conjugate affine S^-1 R S is close."""
+    scene = make_scene(384, 512, seed=8)
+    spec = ImageSpec(384, 512)
+    ops = [Resize(1024, 1024), Rotate(6.0, "bilinear")]
+    expected = np.asarray(reference.apply_ops(Image.fromarray(scene), ops))
+    ours = cv.warp_in_smaller_frame(scene, ops, spec)
+    naive = cv.apply_ops(cv.apply_ops(scene, [ops[1]], spec), [ops[0]], spec)
+    assert psnr(expected, ours) > 34
+    assert psnr(expected, naive) < 26
+
+
+def test_rotation_moves_to_the_smaller_end_both_ways():
+    spec = ImageSpec(300, 200)
+    scene = make_scene(300, 200, seed=9)
+    turn = Rotate(-5.0, "bilinear")
+    for ops in ([turn, Resize(120, 100)], [Resize(900, 700), turn]):
+        expected = np.asarray(reference.apply_ops(Image.fromarray(scene), ops))
+        assert psnr(expected, cv.warp_in_smaller_frame(scene, ops, spec)) > 30
+
+
+def test_rotate_in_smaller_frame_precondition():
+    transform = T.Compose([T.RandomRotation(5), T.ColorJitter(0.2), T.Resize(64)])
+    assert rewrites("rotate_in_smaller_frame", transform)[1] == []
+    transform = T.Compose([T.Resize(64), T.RandomRotation(5)])
+    _, plans = rewrites("rotate_in_smaller_frame", transform)
+    assert [s.kernel for s in plans[0].segments[0].stages] == ["cv_warp_small"]
+
+
+def test_rotation_matrix_is_pils():
+    img = Image.fromarray(make_scene(60, 40, seed=10))
+    op = Rotate(33.0, "nearest", expand=True)
+    m = rotation_matrix(op, 60, 40)
+    expected = img.transform(
+        op.output_spec(ImageSpec(60, 40)).size, Image.Transform.AFFINE, tuple(m[:2].ravel())
+    )
+    assert np.array_equal(np.asarray(expected), np.asarray(img.rotate(33.0, expand=True)))
+
+
+# -- fused_to_float ------------------------------------------------------------------
+
+
+def test_fused_to_float_is_bit_identical(image_dir):
+    path = write_image(image_dir, 257, 199, "jpg", seed=11)
+    transform = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
+    pipeline, plan = first_rewrite("fused_to_float", transform)
+    assert [s.kernel for s in plan.segments[0].stages] == ["lut_to_float"]
+    expected, got = run_both(transform, plan, pipeline, path)
+    assert torch.equal(expected, got)
+
+
+def test_fused_to_float_leaves_broadcasting_normalize_to_torchvision(image_dir):
+    """Grayscale(1) then a 3-channel Normalize: torchvision raises; so must the plan."""
+    path = write_image(image_dir, 40, 30, "jpg")
+    transform = T.Compose([T.Grayscale(1), T.ToTensor(), T.Normalize(MEAN, STD)])
+    pipeline, plan = first_rewrite("fused_to_float", transform)
+    with pytest.raises(RuntimeError):
+        transform(Image.open(path).convert("RGB"))
+    with pytest.raises(RuntimeError):
+        PlanTransform(pipeline, plan)(LazyImage(path))
+
+
+def test_fused_to_float_needs_to_tensor():
+    assert rewrites("fused_to_float", T.Compose([T.PILToTensor()]))[1] == []
+
+
+# -- pointwise_after_resize ----------------------------------------------------------
+
+
+def test_colour_op_moves_after_a_shrink_and_stays_close(image_dir):
+    path = write_image(image_dir, 640, 480, "jpg", seed=12)
+    transform = T.Compose([T.ColorJitter(0.4, 0.4, 0.4), T.Resize(128)])
+    pipeline, plan = first_rewrite("pointwise_after_resize", transform)
+    assert [pipeline.ops[s.ops[0]].name for s in plan.segments[0].stages] == [
+        "Resize",
+        "ColorJitter",
+    ]
+    for seed in range(3):
+        expected, got = run_both(transform, plan, pipeline, path, seed)
+        assert psnr(expected, got) > 35
+
+
+def test_colour_op_never_moves_past_fill():
+    """Rotation corners and padding are fill: jittering them changes their colour."""
+    for geometry in (T.RandomRotation(10), T.CenterCrop(100), T.Pad(4)):
+        transform = T.Compose([T.ColorJitter(0.4), geometry])
+        assert rewrites("pointwise_after_resize", transform)[1] == []
