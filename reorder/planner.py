@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from reorder.frontends import parse
 from reorder.ir import ImageSpec, PhysicalPlan
-from reorder.kernels.decode import pil_rgb_loader
+from reorder.kernels.decode import jpeg_size, pil_rgb_loader
 from reorder.measure.cost import calibrated
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES, compare, digest, output_units, run_coupled
@@ -50,6 +50,11 @@ def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> li
         if not os.path.isfile(p):
             raise FileNotFoundError(f"{p}: no such file")
     return paths
+
+
+def _fast_jpeg(path: str) -> bool:
+    with open(path, "rb") as f:
+        return jpeg_size(f.read()) is not None
 
 
 def _spec_of_file(path: str) -> ImageSpec | None:
@@ -93,6 +98,8 @@ def optimize(
     baseline = as_written(pipeline).key()
     specs = [s for s in map(_spec_of_file, paths) if s is not None]
     model = calibrated()
+    if not any(_fast_jpeg(p) for p in paths):  # the fast decoder would never run: untested
+        plans = [p for p in plans if p.decode.option("backend") != "simplejpeg"]
     estimates = {p.key(): model.estimate_ms(p, pipeline, specs) for p in plans}
     ranked = sorted(
         (p for p in plans if p.key() != baseline),

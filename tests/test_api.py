@@ -1,0 +1,119 @@
+"""What a user types: optimize on a folder, read the report, barriers, budgets, mistakes."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import transforms as T
+
+import reorder
+from conftest import MEAN, STD, write_image
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> list[str]:
+    folder = tmp_path_factory.mktemp("photos")
+    return [write_image(folder, 640, 480, "jpg", seed=i) for i in range(3)]
+
+
+def psnr_255(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR of two [0, 1]-scaled tensors, in 0..255 units."""
+    mse = float(((a - b) * 255).pow(2).mean())
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def eval_pipeline():
+    return T.Compose([T.Resize(128), T.CenterCrop(112), T.ToTensor(), T.Normalize(MEAN, STD)])
+
+
+def test_optimize_on_a_folder_gives_a_faster_equivalent_plan(photos):
+    folder = str(photos[0].rsplit("/", 1)[0])
+    plan = reorder.optimize(eval_pipeline(), folder, progress=False)
+    assert plan.report.samples == 3
+    assert plan.physical is not None and plan.speedup > 1.0
+    chosen = plan.chosen
+    assert chosen.accepted and chosen.worst_psnr >= 35
+    text = str(plan)
+    assert "chosen" in text and "speedup" in text and "accepted" in text
+    assert len([c for c in plan.report.candidates]) >= 2
+    explained = plan.explain()
+    for rule in set(plan.physical.rules):
+        assert rule in explained
+
+
+class Recorder:
+    """A user's own transform: opaque. Records what it receives and draws from torch."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, tuple[int, int], str, float]] = []
+
+    def __call__(self, img):
+        coin = float(torch.rand(1))
+        arr = np.asarray(img, np.float64)
+        self.seen.append((type(img).__name__, img.size, img.mode, arr.mean()))
+        return img.transpose(Image.Transpose.FLIP_TOP_BOTTOM) if coin < 0.5 else img
+
+
+def test_barrier_receives_what_it_would_have_and_the_rest_is_optimized(photos):
+    recorder = Recorder()
+    pipeline = T.Compose(
+        [T.Resize(160), T.CenterCrop(144), recorder, T.RandomHorizontalFlip(), T.ToTensor()]
+    )
+    plan = reorder.optimize(pipeline, photos, progress=False)
+    assert plan.physical is not None
+    assert [s.barrier for s in plan.physical.segments] == [None, 2, None]
+    for seed in range(4):
+        recorder.seen.clear()
+        torch.manual_seed(seed)
+        expected = pipeline(Image.open(photos[0]).convert("RGB"))
+        state = torch.get_rng_state()
+        torch.manual_seed(seed)
+        got = plan(photos[0])
+        assert torch.equal(state, torch.get_rng_state())
+        (kind_a, size_a, mode_a, mean_a), (kind_b, size_b, mode_b, mean_b) = recorder.seen
+        assert (kind_a, size_a, mode_a) == (kind_b, size_b, mode_b) == ("Image", (144, 144), "RGB")
+        assert abs(mean_a - mean_b) < 0.5
+        assert psnr_255(expected, got) >= 35
+
+
+def test_plan_transform_accepts_pil_images_too(photos):
+    plan = reorder.optimize(eval_pipeline(), photos, progress=False)
+    img = Image.open(photos[1]).convert("RGB")
+    expected = eval_pipeline()(img)
+    got = plan.transform(img)
+    assert got.shape == expected.shape
+    std = torch.tensor(STD).view(3, 1, 1)
+    assert psnr_255(expected * std, got * std) >= 35
+
+
+def test_time_budget_is_honoured(photos):
+    started = time.perf_counter()
+    plan = reorder.optimize(eval_pipeline(), photos, time_budget=1.0, progress=False)
+    assert time.perf_counter() - started < 6.0  # budget plus calibration and one round
+    assert plan.report.candidates is not None
+
+
+def test_nothing_faster_means_the_original(tmp_path):
+    """PNGs through an opaque op alone: no rule can help, so the plan is the original."""
+    pngs = [write_image(tmp_path, 200, 150, "png", seed=i) for i in range(2)]
+    plan = reorder.optimize(T.Compose([T.Lambda(lambda img: img)]), pngs, progress=False)
+    assert plan.physical is None
+    assert "original" in plan.describe()
+    assert plan.report.why == "no rule applies to this pipeline"
+    out = plan(pngs[0])
+    assert np.array_equal(np.asarray(out), np.asarray(Image.open(pngs[0]).convert("RGB")))
+
+
+def test_mistakes_get_clear_errors(tmp_path, photos):
+    with pytest.raises(ValueError, match="tolerance"):
+        reorder.optimize(eval_pipeline(), photos, tolerance="loose")
+    with pytest.raises(ValueError, match=str(tmp_path)):
+        reorder.optimize(eval_pipeline(), tmp_path)
+    with pytest.raises(FileNotFoundError, match="nowhere.jpg"):
+        reorder.optimize(eval_pipeline(), [str(tmp_path / "nowhere.jpg")])
+    with pytest.raises(TypeError, match="Compose"):
+        reorder.optimize(lambda img: img, photos)
