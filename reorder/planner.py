@@ -25,6 +25,10 @@ from reorder.search import as_written, enumerate_plans
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 # A candidate must beat the original by this much to count: below it, timing noise.
 MIN_SPEEDUP = 1.03
+# Timing uses at most this many samples (evenly spread) and, without a time budget, stops
+# adding repeats after this many seconds: all samples are still verified.
+MAX_TIMED_SAMPLES = 8
+DEFAULT_TIMING_S = 20.0
 
 
 def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
@@ -142,6 +146,7 @@ def optimize(
         for i, p in enumerate(paths)
         if not any(r.error for r in references[i * seeds : (i + 1) * seeds])
     ]
+    timable = timable[:: max(1, -(-len(timable) // MAX_TIMED_SAMPLES))]
     if not timable:
         passing = []
     bar.set_postfix_str(f"timing {len(passing)} candidates")
@@ -150,7 +155,7 @@ def optimize(
     for i, plan in enumerate(passing):
         calls[str(i)] = PlanTransform(pipeline, plan)
         arguments[str(i)] = [LazyImage(p) for p in timable]
-    timing_deadline = deadline if deadline is not None else time.perf_counter() + 45.0
+    timing_deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
     medians = time_interleaved(calls, arguments, repeats, timing_deadline) if timable else {}
     bar.update(1)
     bar.close()

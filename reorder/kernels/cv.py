@@ -137,6 +137,9 @@ def _pad(arr: np.ndarray, op: Pad) -> np.ndarray | None:
 # Filters whose antialiased downscale OpenCV's pixel-area average approximates (42-53 dB
 # against PIL's bilinear on photos); nearest keeps its own sampling.
 _SMOOTH = frozenset({"bilinear", "bicubic", "box", "hamming", "lanczos"})
+# Up to this shrink antialiasing barely acts: plain bilinear stays >= 42 dB from PIL's
+# and is ~5x faster than the pixel-area path OpenCV takes at non-integer factors.
+_MILD_SHRINK = 1.25
 
 
 def _shrinks(op: Resize, spec: ImageSpec) -> bool:
@@ -148,7 +151,9 @@ def _shrinks(op: Resize, spec: ImageSpec) -> bool:
 def _resize_area(arr: np.ndarray, op: Resize) -> np.ndarray | None:
     height, width = arr.shape[:2]
     if _shrinks(op, ImageSpec(width, height)):
-        return cv2.resize(arr, (op.width, op.height), interpolation=cv2.INTER_AREA)
+        mild = width <= op.width * _MILD_SHRINK and height <= op.height * _MILD_SHRINK
+        mode = cv2.INTER_LINEAR if mild else cv2.INTER_AREA
+        return cv2.resize(arr, (op.width, op.height), interpolation=mode)
     return _resize(arr, op)
 
 

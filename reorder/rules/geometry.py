@@ -117,6 +117,6 @@ AREA_DOWNSCALE = Rule(
     "area_downscale",
     "approximate",
     "a smooth antialiased downscale is close to OpenCV's pixel-area average (42-53 dB on "
-    "photos), which is several times faster, most at integer factors",
+    "photos; plain bilinear up to a 1.25x shrink, >= 42 dB), several times faster",
     _area,
 )
