@@ -135,11 +135,13 @@ class Executor:
         if isinstance(image, LazyImage):
             data = image.read()
             size = jpeg_size(data) if self._fast_decode else None
+            if size:
+                Image._decompression_bomb_check(size)  # Pillow's limit, as Image.open applies
             img: Any = _Source(data, size) if size else pil_rgb_from_bytes(data)
             spec = ImageSpec(*size) if size else spec_of(img)
-        elif spec_of(image) is not None:
+        elif isinstance(image, Image.Image) and spec_of(image) is not None:
             img, spec = image, spec_of(image)
-        else:
+        else:  # tensors, arrays, other modes: exactly what the original does with them
             return self.pipeline.original(image)
         for segment in self.physical.segments:
             if segment.barrier is not None:

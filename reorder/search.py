@@ -41,3 +41,10 @@ def enumerate_plans(
                     seen[key] = rewritten
                     frontier.append(rewritten)
     return list(seen.values())
+
+
+def reachable_keys(pipeline: LogicalPipeline) -> set[str]:
+    """Canonical forms of every plan the planner could have chosen, under any tolerance."""
+    exact_rules = [r for r in RULES if r.exactness == "exact"]
+    keys = {p.key() for p in enumerate_plans(pipeline)}
+    return keys | {p.key() for p in enumerate_plans(pipeline, exact_rules)}

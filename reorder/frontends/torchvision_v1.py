@@ -124,11 +124,28 @@ def _random_resized_crop(t: T.RandomResizedCrop, spec: ImageSpec) -> list[Concre
     return ops
 
 
-def _flip(horizontal: bool):
-    def sample(t: Any, spec: ImageSpec) -> list[ConcreteOp]:
-        return [Flip(horizontal)] if torch.rand(1) < t.p else []
+def _hflip(t: T.RandomHorizontalFlip, spec: ImageSpec) -> list[ConcreteOp]:
+    return [Flip(True)] if torch.rand(1) < t.p else []
 
-    return sample
+
+def _vflip(t: T.RandomVerticalFlip, spec: ImageSpec) -> list[ConcreteOp]:
+    return [Flip(False)] if torch.rand(1) < t.p else []
+
+
+def _to_tensor(t: T.ToTensor, spec: ImageSpec) -> list[ConcreteOp]:
+    return [ToFloat()]
+
+
+def _pil_to_tensor(t: T.PILToTensor, spec: ImageSpec) -> list[ConcreteOp]:
+    return [ToUint8Tensor()]
+
+
+def _normalize(t: T.Normalize, spec: ImageSpec) -> list[ConcreteOp]:
+    return [Normalize(tuple(map(float, t.mean)), tuple(map(float, t.std)))]
+
+
+def _grayscale(t: T.Grayscale, spec: ImageSpec) -> list[ConcreteOp]:
+    return [Gray(t.num_output_channels)]
 
 
 def _random_rotation(t: T.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
@@ -167,24 +184,16 @@ MODELS: dict[type, OpModel] = {
     T.RandomResizedCrop: OpModel(
         "RandomResizedCrop", _random_resized_crop, frozenset({"axis_aligned", "resample"})
     ),
-    T.RandomHorizontalFlip: OpModel(
-        "RandomHorizontalFlip", _flip(True), frozenset({"axis_aligned"})
-    ),
-    T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _flip(False), frozenset({"axis_aligned"})),
+    T.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, frozenset({"axis_aligned"})),
+    T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, frozenset({"axis_aligned"})),
     T.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
     T.Pad: OpModel("Pad", _pad, traits_of=_pad_traits),
-    T.ToTensor: OpModel("ToTensor", lambda t, spec: [ToFloat()], frozenset({"to_float"})),
-    T.PILToTensor: OpModel("PILToTensor", lambda t, spec: [ToUint8Tensor()]),
+    T.ToTensor: OpModel("ToTensor", _to_tensor, frozenset({"to_float"})),
+    T.PILToTensor: OpModel("PILToTensor", _pil_to_tensor),
     T.ConvertImageDtype: OpModel("ConvertImageDtype", _convert_dtype),
-    T.Normalize: OpModel(
-        "Normalize",
-        lambda t, spec: [Normalize(tuple(map(float, t.mean)), tuple(map(float, t.std)))],
-        frozenset({"normalize"}),
-    ),
+    T.Normalize: OpModel("Normalize", _normalize, frozenset({"normalize"})),
     T.ColorJitter: OpModel("ColorJitter", _color_jitter, frozenset({"pointwise"})),
-    T.Grayscale: OpModel(
-        "Grayscale", lambda t, spec: [Gray(t.num_output_channels)], frozenset({"pointwise"})
-    ),
+    T.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"pointwise"})),
     T.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, frozenset({"pointwise"})),
 }
 

@@ -83,12 +83,22 @@ class LogicalPipeline:
     rng_streams: tuple[str, ...] = ("torch", "python", "numpy")
 
     def fingerprint(self) -> str:
-        """Stable hash of the op classes and their settings (reprs), for plan files."""
-        text = "\n".join(
-            f"{type(op.transform).__module__}.{type(op.transform).__qualname__}:{op.transform!r}"
-            for op in self.ops
-        )
-        return hashlib.sha256(f"{self.frontend}\n{text}".encode()).hexdigest()[:16]
+        """Stable hash of the ops' classes and, for modelled ops, every public setting (a
+        repr may omit some, like RandomCrop's padding_mode). Opaque ops are called as
+        written, so only their class counts (their repr may hold a memory address)."""
+        lines = [self.frontend]
+        for op in self.ops:
+            cls = type(op.transform)
+            line = f"{cls.__module__}.{cls.__qualname__}"
+            if not op.opaque:
+                settings = sorted(
+                    (k, repr(v))
+                    for k, v in vars(op.transform).items()
+                    if not k.startswith("_") and k != "training"
+                )
+                line += f":{settings}"
+            lines.append(line)
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
     def runs(self) -> list[tuple[int, int, bool]]:
         """Split into maximal runs of modeled ops and single opaque ops: (start, stop, opaque)."""
