@@ -26,8 +26,23 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
-def write_image(folder: Path, width: int, height: int, fmt: str = "jpg", seed: int = 0, **save) -> str:
-    """A scene saved as `fmt` ("jpg", "png", "png-rgba", "png-l", "png-p", "jpg-l", ...)."""
+def write_image(
+    folder: Path,
+    width: int,
+    height: int,
+    fmt: str = "jpg",
+    seed: int = 0,
+    *,
+    name: str | None = None,
+    **save,
+) -> str:
+    """A scene saved as `fmt`: "<container>[-<mode>]", e.g. "jpg", "png-rgba", "jpg-cmyk".
+
+    Containers: jpg, png, bmp, gif, webp, tif (anything PIL writes by suffix). Modes: l,
+    la, 1 (bilevel), rgba, p (palette), cmyk, i16 (16-bit grayscale). `save` goes to
+    `Image.save` (e.g. progressive=True, exif=..., subsampling=0); `name` overrides the
+    file name (stem), so that variants with other `save` options do not overwrite.
+    """
     scene = make_scene(width, height, seed=seed)
     img = Image.fromarray(scene)
     base, _, variant = fmt.partition("-")
@@ -35,14 +50,23 @@ def write_image(folder: Path, width: int, height: int, fmt: str = "jpg", seed: i
         img = img.convert("L")
     elif variant == "rgba":
         img = img.convert("RGBA")
-        img.putalpha(Image.fromarray((np.arange(width * height) % 251).astype(np.uint8).reshape(height, width)))
+        img.putalpha(
+            Image.fromarray(
+                (np.arange(width * height) % 251).astype(np.uint8).reshape(height, width)
+            )
+        )
     elif variant == "p":
         img = img.convert("P", palette=Image.Palette.ADAPTIVE)
     elif variant == "cmyk":
         img = img.convert("CMYK")
+    elif variant == "la":
+        img = img.convert("LA")
+    elif variant == "1":
+        img = img.convert("1", dither=Image.Dither.NONE)
     elif variant == "i16":
-        img = Image.fromarray((np.asarray(img.convert("L"), np.uint16) * 257), mode="I;16")
-    path = folder / f"img_{width}x{height}_{fmt}_{seed}.{ 'jpg' if base == 'jpg' else base}"
+        img = Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 257)  # mode I;16
+    stem = name or f"img_{width}x{height}_{fmt}_{seed}"
+    path = folder / f"{stem}.{base}"
     if base == "jpg":
         save.setdefault("quality", 90)
     img.save(path, **save)

@@ -1,0 +1,342 @@
+"""Benchmark: each demo case's original pipeline, its plan, and the decode floor, side by side.
+
+Everything is measured in one run, on this machine, with one thread (what one DataLoader
+worker sees): per case, the planning time, then the original, the plan and the floor
+timed interleaved on the same images (warm-up, repeats, per-image medians), and the plan
+re-verified against the original on seeds the planner did not use. The floor is reading
+the file and decoding it at the smallest DCT scale that still covers the output: no plan
+that decodes the JPEG can be faster. Then the planning time for 16 images, and the
+targets of issue 2, each PASS or MISS.
+
+    python bench/run.py [--quick] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+import torch
+
+import reorder
+from reorder.demo import CASES, DemoCase, case_paths
+from reorder.kernels.decode import decode_jpeg, jpeg_size, pil_rgb_loader
+from reorder.measure.timing import time_interleaved
+from reorder.measure.verify import TOLERANCES, Verification, compare, output_units, run_coupled
+from reorder.plan import library_versions
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = ROOT / "sample_images"
+DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
+TOLERANCE = "close"
+DCT_FACTORS = (8, 4, 2, 1)
+# The planner verifies on seeds 0 and 1; re-verify on others.
+VERIFY_SEEDS = (100, 101, 102)
+PLANNING_CASE = "eval, 4032x3024"
+PLANNING_IMAGES = 16
+PLANNING_LIMIT_S = 60.0
+# Issue 2's speedup targets: case name -> least plan speedup over the original.
+SPEEDUP_TARGETS = {
+    "eval, 4032x3024": 4.0,
+    "resize->rotate, 384x512": 2.5,
+    "train, 500x375": 1.3,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    repeats: int
+    per_size: int
+    planning_images: int | None  # None: skip the planning-time measurement
+
+
+FULL = Settings(repeats=7, per_size=4, planning_images=PLANNING_IMAGES)
+QUICK = Settings(repeats=3, per_size=2, planning_images=None)
+
+
+class FloorInput(NamedTuple):
+    path: str
+    size: tuple[int, int]
+    factor: int
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    images: int
+    planning_s: float
+    original_ms: float
+    plan_ms: float
+    floor_ms: float
+    floor_factors: list[int]
+    planner_worst_psnr: float | None  # None: identical output (infinite PSNR)
+    verified_worst_psnr: float | None
+    verified_max_abs: float | None
+    verified_within_tolerance: bool
+    verify_problem: str | None
+    chosen: str
+    why: str
+
+    @property
+    def speedup(self) -> float:
+        return self.original_ms / self.plan_ms
+
+    @property
+    def plan_over_floor(self) -> float:
+        return self.plan_ms / self.floor_ms
+
+    @property
+    def floor_speedup(self) -> float:
+        """The speedup a plan that only decoded the file at the floor's scale would show."""
+        return self.original_ms / self.floor_ms
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "MISS", None: "SKIP"}[self.passed]
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no infinity: an infinite PSNR (identical output) is written as null."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def output_short_side(transform: Callable[[Any], Any], path: str) -> int:
+    out = transform(pil_rgb_loader(path))
+    return min(out.shape[-2:]) if isinstance(out, torch.Tensor) else min(out.size)
+
+
+def floor_input(path: str, short_side: int) -> FloorInput:
+    """The largest DCT reduction whose decoded short side still covers `short_side`."""
+    size = jpeg_size(Path(path).read_bytes())
+    if size is None:
+        raise ValueError(f"{path}: not a JPEG libjpeg-turbo decodes; no decode floor")
+    factor = next(f for f in DCT_FACTORS if math.ceil(min(size) / f) >= short_side or f == 1)
+    return FloorInput(path, size, factor)
+
+
+def decode_floor(source: FloorInput) -> np.ndarray:
+    return decode_jpeg(Path(source.path).read_bytes(), source.size, source.factor)
+
+
+def mean_ms(medians: Sequence[float]) -> float:
+    return 1000.0 * statistics.fmean(medians)
+
+
+def verify(plan: reorder.Plan, transform: Any, paths: Sequence[str]) -> Verification:
+    """The plan against the original on `paths`, with seeds the planner did not use."""
+    original = lambda p: transform(pil_rgb_loader(p))  # noqa: E731
+    references = [run_coupled(original, p, s) for p in paths for s in VERIFY_SEEDS]
+    outcomes = [run_coupled(plan, p, s) for p in paths for s in VERIFY_SEEDS]
+    return compare(references, outcomes, output_units(plan.pipeline))
+
+
+def run_case(case: DemoCase, settings: Settings) -> CaseResult:
+    paths = case_paths(case, SAMPLE_DIR, per_size=settings.per_size)
+    transform = case.make_transform()
+    started = time.perf_counter()
+    plan = reorder.optimize(transform, paths, tolerance=TOLERANCE, progress=False)
+    planning_s = time.perf_counter() - started
+
+    short_side = output_short_side(transform, paths[0])
+    floors = [floor_input(p, short_side) for p in paths]
+    medians = time_interleaved(
+        {"original": lambda p: transform(pil_rgb_loader(p)), "plan": plan, "floor": decode_floor},
+        {"original": paths, "plan": paths, "floor": floors},
+        settings.repeats,
+    )
+    verification = verify(plan, transform, paths)
+    chosen = plan.chosen
+    return CaseResult(
+        name=case.name,
+        images=len(paths),
+        planning_s=planning_s,
+        original_ms=mean_ms(medians["original"]),
+        plan_ms=mean_ms(medians["plan"]),
+        floor_ms=mean_ms(medians["floor"]),
+        floor_factors=[f.factor for f in floors],
+        planner_worst_psnr=finite_or_none(chosen.worst_psnr) if chosen else None,
+        verified_worst_psnr=finite_or_none(verification.worst_psnr),
+        verified_max_abs=verification.max_abs,
+        verified_within_tolerance=verification.within(TOLERANCE),
+        verify_problem=verification.problem,
+        chosen=plan.describe(),
+        why=plan.report.why,
+    )
+
+
+def planning_time(images: int) -> float:
+    """Seconds `reorder.optimize` takes on `images` photos of the planning case."""
+    case = next(c for c in CASES if c.name == PLANNING_CASE)
+    paths = case_paths(case, SAMPLE_DIR, per_size=images)
+    started = time.perf_counter()
+    reorder.optimize(case.make_transform(), paths, tolerance=TOLERANCE, progress=False)
+    return time.perf_counter() - started
+
+
+def targets(results: Sequence[CaseResult], planning_s: float | None) -> list[Target]:
+    by_name = {r.name: r for r in results}
+    out = [
+        Target(
+            f"{name} speedup",
+            f">= {goal:.1f}x",
+            f"{by_name[name].speedup:.2f}x; the decode floor alone is "
+            f"{by_name[name].floor_speedup:.2f}x",
+            by_name[name].speedup >= goal,
+        )
+        for name, goal in SPEEDUP_TARGETS.items()
+    ]
+    slowest = min(results, key=lambda r: r.speedup)
+    out.append(
+        Target(
+            "no case slower than the original",
+            ">= 1.00x every case",
+            f"lowest {slowest.speedup:.2f}x ({slowest.name})",
+            slowest.speedup >= 1.0,
+        )
+    )
+    out.append(
+        Target(
+            f"planning {PLANNING_IMAGES} images ({PLANNING_CASE})",
+            f"< {PLANNING_LIMIT_S:.0f} s",
+            "skipped (--quick)" if planning_s is None else f"{planning_s:.1f} s",
+            None if planning_s is None else planning_s < PLANNING_LIMIT_S,
+        )
+    )
+    failing = [r.name for r in results if not r.verified_within_tolerance]
+    out.append(
+        Target(
+            "every plan equivalent on fresh seeds",
+            f"'{TOLERANCE}': PSNR >= {TOLERANCES[TOLERANCE][0]:.0f} dB, same RNG",
+            "all cases" if not failing else "fails: " + ", ".join(failing),
+            not failing,
+        )
+    )
+    return out
+
+
+def psnr_text(result: CaseResult) -> str:
+    if result.verify_problem:
+        return f"FAIL: {result.verify_problem}"
+    if result.verified_worst_psnr is None:
+        return "identical"
+    return f"{result.verified_worst_psnr:.1f} dB"
+
+
+def factor_text(factors: Sequence[int]) -> str:
+    return ",".join(f"1/{f}" for f in sorted(set(factors), reverse=True))
+
+
+def print_table(results: Sequence[CaseResult], checks: Sequence[Target]) -> None:
+    header = (
+        f"{'case':<25}{'plan s':>7}{'original':>10}{'plan':>9}{'speedup':>9}"
+        f"{'floor':>8}{'at':>5}{'plan/floor':>11}  {'worst PSNR':<11} chosen"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.name:<25}{r.planning_s:>7.1f}{r.original_ms:>10.2f}{r.plan_ms:>9.2f}"
+            f"{r.speedup:>8.2f}x{r.floor_ms:>8.2f}{factor_text(r.floor_factors):>5}"
+            f"{r.plan_over_floor:>10.2f}x  {psnr_text(r):<11} {r.chosen}"
+        )
+    print("\nms/image: mean over images of per-image medians. floor: read + decode at the DCT")
+    print("scale shown (smallest covering the output). worst PSNR: re-verified on fresh seeds.")
+    print("\nTargets (issue 2):")
+    for t in checks:
+        print(f"  {t.verdict}  {t.name}: {t.measured} (target {t.goal})")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def write_json(
+    path: Path,
+    settings: Settings,
+    results: Sequence[CaseResult],
+    planning_s: float | None,
+    checks: Sequence[Target],
+) -> None:
+    data = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu": cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "threads": {"torch": torch.get_num_threads(), "opencv": cv2.getNumThreads()},
+        },
+        "versions": library_versions(),
+        "settings": asdict(settings) | {"tolerance": TOLERANCE, "verify_seeds": VERIFY_SEEDS},
+        "cases": [
+            asdict(r)
+            | {
+                "speedup": r.speedup,
+                "plan_over_floor": r.plan_over_floor,
+                "floor_speedup": r.floor_speedup,
+            }
+            for r in results
+        ],
+        "planning": {"case": PLANNING_CASE, "images": settings.planning_images, "s": planning_s},
+        "targets": [asdict(t) | {"verdict": t.verdict} for t in checks],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer images and repeats")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+    print(f"sample images in {SAMPLE_DIR}/ (made on first use, then reused)")
+    results = []
+    for case in CASES:
+        print(f"  {case.name} ...", flush=True)
+        results.append(run_case(case, settings))
+    planning_s = None
+    if settings.planning_images is not None:
+        print(f"  planning {settings.planning_images} images of {PLANNING_CASE} ...", flush=True)
+        planning_s = planning_time(settings.planning_images)
+    checks = targets(results, planning_s)
+
+    print()
+    print_table(results, checks)
+    write_json(args.out, settings, results, planning_s, checks)
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
