@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 # Where an image lives: a PIL image, or a CHW torch tensor of uint8 or float values.
 KINDS = ("pil", "uint8_tensor", "float_tensor")
@@ -31,11 +31,15 @@ class ImageSpec:
     def size(self) -> tuple[int, int]:
         return (self.width, self.height)
 
+    # Direct construction: these run for every op of every image, where
+    # dataclasses.replace's introspection alone costs more than the op's draw.
     def with_size(self, width: int, height: int) -> ImageSpec:
-        return replace(self, width=int(width), height=int(height))
+        return ImageSpec(int(width), int(height), self.channels, self.kind, self.units)
 
     def with_channels(self, channels: int) -> ImageSpec:
-        return replace(self, channels=channels, units=(self.units[0],) * channels)
+        units = (self.units[0],) * channels
+        return ImageSpec(self.width, self.height, channels, self.kind, units)
 
     def with_kind(self, kind: str, units: tuple[float, ...] | None = None) -> ImageSpec:
-        return replace(self, kind=kind, units=self.units if units is None else units)
+        units = self.units if units is None else units
+        return ImageSpec(self.width, self.height, self.channels, kind, units)

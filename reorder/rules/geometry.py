@@ -117,6 +117,6 @@ AREA_DOWNSCALE = Rule(
     "area_downscale",
     "approximate",
     "a smooth antialiased downscale is close to OpenCV's pixel-area average (42-53 dB on "
-    "photos; plain bilinear up to a 1.25x shrink, >= 42 dB), several times faster",
+    "photos; plain bilinear up to a 1.5x shrink, >= 39 dB), several times faster",
     _area,
 )
