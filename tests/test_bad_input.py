@@ -426,21 +426,27 @@ def _pil_inputs() -> dict[str, Image.Image]:
     }
 
 
+def assert_transform_like_original(variants, transform, value, label: str) -> None:
+    """`plan.transform(value)` does what `transform(value)` does, for every plan variant."""
+    copy = value.copy if hasattr(value, "copy") else lambda: value
+    expected = [run_seeded(transform, copy(), s) for s in SEEDS]
+    for variant in variants:
+        got = [run_seeded(variant.plan.transform, copy(), s) for s in SEEDS]
+        verdict = compare(
+            [r.outcome for r in expected],
+            [r.outcome for r in got],
+            output_units(variant.plan.pipeline),
+        )
+        assert verdict.problem is None, (label, variant.label, verdict)
+        assert verdict.within(variant.tolerance), (label, variant.label, verdict)
+
+
 @pytest.mark.parametrize("pipeline", list(pipelines()))
 def test_transform_on_pil_images_of_every_mode(plans, pipeline):
     """`plan.transform(image)` gives what `original(image)` gives, or raises its class."""
     transform = plans[pipeline][0].plan.pipeline.original
     for mode, image in _pil_inputs().items():
-        expected = [run_seeded(transform, image.copy(), s) for s in SEEDS]
-        for variant in plans[pipeline]:
-            got = [run_seeded(variant.plan.transform, image.copy(), s) for s in SEEDS]
-            verdict = compare(
-                [r.outcome for r in expected],
-                [r.outcome for r in got],
-                output_units(variant.plan.pipeline),
-            )
-            assert verdict.problem is None, (mode, variant.label, verdict)
-            assert verdict.within(variant.tolerance), (mode, variant.label, verdict)
+        assert_transform_like_original(plans[pipeline], transform, image, mode)
 
 
 @pytest.mark.parametrize("pipeline", list(pipelines()))
@@ -458,16 +464,7 @@ def test_transform_on_inputs_the_original_rejects(plans, pipeline):
         "CHW float tensor": torch.zeros(3, 90, 130),
     }
     for name, value in inputs.items():
-        expected = [run_seeded(transform, value, s) for s in SEEDS]
-        for variant in plans[pipeline]:
-            got = [run_seeded(variant.plan.transform, value, s) for s in SEEDS]
-            verdict = compare(
-                [r.outcome for r in expected],
-                [r.outcome for r in got],
-                output_units(variant.plan.pipeline),
-            )
-            assert verdict.problem is None, (name, variant.label, verdict)
-            assert verdict.within(variant.tolerance), (name, variant.label, verdict)
+        assert_transform_like_original(plans[pipeline], transform, value, name)
 
 
 def test_the_fixed_candidates_take_the_fast_paths(plans):

@@ -38,3 +38,22 @@ def modelled_segments(plan: PhysicalPlan) -> Iterator[tuple[int, list[Stage]]]:
     for index, segment in enumerate(plan.segments):
         if segment.barrier is None:
             yield index, list(segment.stages)
+
+
+def single(stage: Stage, pipeline: LogicalPipeline, trait: str, kernels: tuple[str, ...]) -> bool:
+    """`stage` runs one op, having `trait`, with one of `kernels`."""
+    return stage.kernel in kernels and len(stage.ops) == 1 and all_have(stage, pipeline, trait)
+
+
+def convert_stages(
+    plan: PhysicalPlan,
+    pipeline: LogicalPipeline,
+    eligible: Callable[[Stage], bool],
+    kernel: str,
+    rule: str,
+) -> Iterator[PhysicalPlan]:
+    """One rewrite per segment: every eligible stage runs with `kernel` instead."""
+    for index, stages in modelled_segments(plan):
+        if any(eligible(s) for s in stages):
+            converted = [Stage(kernel, s.ops) if eligible(s) else s for s in stages]
+            yield plan.replace_stages(index, converted, rule)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
-from reorder.rules.base import Rule, all_have, has, modelled_segments
+from reorder.rules.base import Rule, all_have, convert_stages, has, modelled_segments, single
 
 _SEQUENTIAL = ("reference", "cv")
 
@@ -54,18 +54,11 @@ CROP_BEFORE_RESIZE = Rule(
 
 
 def _opencv(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
-    for index, stages in modelled_segments(plan):
-        eligible = [
-            s.kernel == "reference"
-            and all(t & {"axis_aligned", "rotate"} for t in (pipeline.ops[i].traits for i in s.ops))
-            for s in stages
-        ]
-        if any(eligible):
-            converted = [
-                Stage("cv", s.ops, s.options) if ok else s
-                for s, ok in zip(stages, eligible, strict=True)
-            ]
-            yield plan.replace_stages(index, converted, "opencv_kernels")
+    def eligible(stage: Stage) -> bool:
+        traits = [pipeline.ops[i].traits for i in stage.ops]
+        return stage.kernel == "reference" and all(t & {"axis_aligned", "rotate"} for t in traits)
+
+    yield from convert_stages(plan, pipeline, eligible, "cv", "opencv_kernels")
 
 
 OPENCV_KERNELS = Rule(
@@ -77,16 +70,16 @@ OPENCV_KERNELS = Rule(
 )
 
 
-def _single(stage: Stage, pipeline: LogicalPipeline, trait: str) -> bool:
-    return stage.kernel in _SEQUENTIAL and len(stage.ops) == 1 and all_have(stage, pipeline, trait)
-
-
 def _smaller_frame(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
     for index, stages in modelled_segments(plan):
         for pos in range(len(stages) - 1):
             first, second = stages[pos], stages[pos + 1]
-            pair = (_single(first, pipeline, "scales") and _single(second, pipeline, "rotate")) or (
-                _single(first, pipeline, "rotate") and _single(second, pipeline, "scales")
+
+            def one(stage: Stage, trait: str) -> bool:
+                return single(stage, pipeline, trait, _SEQUENTIAL)
+
+            pair = (one(first, "scales") and one(second, "rotate")) or (
+                one(first, "rotate") and one(second, "scales")
             )
             if pair:
                 merged = Stage("cv_warp_small", first.ops + second.ops)
@@ -104,13 +97,10 @@ ROTATE_IN_SMALLER_FRAME = Rule(
 
 
 def _area(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
-    for index, stages in modelled_segments(plan):
-        eligible = [s.kernel == "cv" and has(s, pipeline, "resample") for s in stages]
-        if any(eligible):
-            converted = [
-                Stage("cv_area", s.ops) if ok else s for s, ok in zip(stages, eligible, strict=True)
-            ]
-            yield plan.replace_stages(index, converted, "area_downscale")
+    def eligible(stage: Stage) -> bool:
+        return stage.kernel == "cv" and has(stage, pipeline, "resample")
+
+    yield from convert_stages(plan, pipeline, eligible, "cv_area", "area_downscale")
 
 
 AREA_DOWNSCALE = Rule(

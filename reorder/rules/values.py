@@ -5,20 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
-from reorder.rules.base import Rule, all_have, has, modelled_segments
-
-
-def _single(stage: Stage, pipeline: LogicalPipeline, trait: str) -> bool:
-    return stage.kernel == "reference" and len(stage.ops) == 1 and all_have(stage, pipeline, trait)
+from reorder.rules.base import Rule, all_have, has, modelled_segments, single
 
 
 def _fuse_to_float(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
     for index, stages in modelled_segments(plan):
         for pos, stage in enumerate(stages):
-            if not _single(stage, pipeline, "to_float"):
+            if not single(stage, pipeline, "to_float", ("reference",)):
                 continue
             following = stages[pos + 1] if pos + 1 < len(stages) else None
-            if following is not None and _single(following, pipeline, "normalize"):
+            if following is not None and single(following, pipeline, "normalize", ("reference",)):
                 merged, taken = Stage("lut_to_float", stage.ops + following.ops), 2
             else:
                 merged, taken = Stage("lut_to_float", stage.ops), 1
