@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reorder.kernels import KERNELS
 from reorder.rules import RULES
 
 if TYPE_CHECKING:
@@ -65,6 +66,14 @@ def explain(plan: Plan) -> str:
             lines.append(f"- {name}: (rule not in this version)")
             continue
         lines.append(f"- {name} ({rule.exactness}): {rule.why}.")
+    lines.append("")
+    lines.append("Kernels:")
+    used = [plan.physical.decode.kernel] + [
+        stage.kernel for segment in plan.physical.segments for stage in segment.stages
+    ]
+    for name in dict.fromkeys(used):
+        if name in KERNELS:
+            lines.append(f"- {name}: {KERNELS[name].summary}")
     lines.append("")
     lines.append(
         "Random parameters are drawn by your own transform objects, in your order, from the "

@@ -2,7 +2,6 @@
 
 from reorder.ir.logical import LogicalOp, LogicalPipeline, OpModel
 from reorder.ir.ops import (
-    Affine,
     ColorAdjust,
     ConcreteOp,
     ConvertDtype,
@@ -20,7 +19,6 @@ from reorder.ir.physical import PhysicalPlan, Segment, Stage
 from reorder.ir.spec import ImageSpec
 
 __all__ = [
-    "Affine",
     "ColorAdjust",
     "ConcreteOp",
     "ConvertDtype",

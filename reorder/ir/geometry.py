@@ -172,8 +172,3 @@ def rotation_matrix(op: Rotate, width: int, height: int) -> np.ndarray:
         shift = m @ np.array([-(out_w - width) / 2.0, -(out_h - height) / 2.0, 1.0])
         m[0, 2], m[1, 2] = shift[0], shift[1]
     return m
-
-
-def resize_matrix(in_w: int, in_h: int, out_w: int, out_h: int) -> np.ndarray:
-    """Inverse map of a resize in continuous coordinates (pixel edges map to edges)."""
-    return np.array([[in_w / out_w, 0.0, 0.0], [0.0, in_h / out_h, 0.0], [0.0, 0.0, 1.0]])

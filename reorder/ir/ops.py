@@ -99,24 +99,6 @@ class Rotate(ConcreteOp):
 
 
 @dataclass(frozen=True)
-class Affine(ConcreteOp):
-    """Warp with `matrix`, the 2x3 map from output pixel centres to input coordinates.
-
-    Coordinates follow the half-pixel convention: pixel (i, j) covers [i, i+1) x [j, j+1).
-    """
-
-    matrix: tuple[float, float, float, float, float, float]
-    width: int
-    height: int
-    interpolation: str = "bilinear"
-    fill: float | tuple[float, ...] | None = None
-    geometric = True
-
-    def output_spec(self, spec: ImageSpec) -> ImageSpec:
-        return spec.with_size(self.width, self.height)
-
-
-@dataclass(frozen=True)
 class ToFloat(ConcreteOp):
     """`ToTensor`: uint8 HWC image to a float CHW tensor in [0, 1]."""
 
