@@ -12,11 +12,19 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from reorder.frontends import parse
-from reorder.ir import ImageSpec, PhysicalPlan
+from reorder.ir import ImageSpec, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import jpeg_size, pil_rgb_loader
 from reorder.measure.cost import calibrated
 from reorder.measure.timing import time_interleaved
-from reorder.measure.verify import TOLERANCES, compare, digest, output_units, run_coupled
+from reorder.measure.verify import (
+    TOLERANCES,
+    Outcome,
+    Verification,
+    compare,
+    digest,
+    output_units,
+    run_coupled,
+)
 from reorder.plan import Candidate, Plan, PlanTransform, Report
 from reorder.rules import RULES
 from reorder.runtime import LazyImage
@@ -94,35 +102,84 @@ def optimize(
     paths = sample_paths(samples)
     pipeline = parse(transform)
     original: Callable[[str], Any] = lambda p: pipeline.original(pil_rgb_loader(p))  # noqa: E731
-
-    # An approximate rewrite is only verified where the samples exercise it; under
-    # "exact" nothing unverified may slip through on other images, so none is used.
-    rules = [r for r in RULES if tolerance != "exact" or r.exactness == "exact"]
-    plans = enumerate_plans(pipeline, rules)
-    baseline = as_written(pipeline).key()
-    specs = [s for s in map(_spec_of_file, paths) if s is not None]
-    model = calibrated()
-    if not any(_fast_jpeg(p) for p in paths):  # the fast decoder would never run: untested
-        plans = [p for p in plans if p.decode.option("backend") != "simplejpeg"]
-    estimates = {p.key(): model.estimate_ms(p, pipeline, specs) for p in plans}
-    ranked = sorted(
-        (p for p in plans if p.key() != baseline),
-        key=lambda p: (estimates[p.key()], _approximations(p)),
-    )
-    units = output_units(pipeline)
+    ranked, estimates = _rank(pipeline, paths, tolerance)
     seed_list = list(range(seeds))
     bar = tqdm(total=max_timed + 2, desc="reorder", disable=not progress, leave=False)
 
     bar.set_postfix_str("reference outputs")
     references = [run_coupled(original, p, s) for p in paths for s in seed_list]
     bar.update(1)
-    verdicts, computed, tried = {}, {}, []
+    verdicts = _verify(pipeline, ranked, paths, seed_list, references, max_timed, deadline, bar)
+    passing = [p for p in verdicts if verdicts[p].within(tolerance)]
+    # Time only what the original processes: an error path says nothing about speed.
+    timable = [
+        p
+        for i, p in enumerate(paths)
+        if not any(r.error for r in references[i * seeds : (i + 1) * seeds])
+    ]
+    bar.set_postfix_str(f"timing {len(passing)} candidates")
+    timed, original_ms = _time(pipeline, original, passing, timable, repeats, deadline)
+    bar.update(1)
+    bar.close()
+
+    candidates = [
+        _candidate(
+            plan, pipeline, estimates[plan], verdict, timed.get(plan), original_ms, tolerance
+        )
+        for plan, verdict in verdicts.items()
+    ]
+    chosen = _choose(candidates)
+    physical = list(verdicts)[chosen] if chosen is not None else None
+    if chosen is not None:
+        accepted = sum(c.accepted for c in candidates)
+        why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
+    else:
+        why = _why_original(candidates, tolerance)
+    elapsed = time.perf_counter() - started
+    report = Report(
+        tolerance, original_ms, len(paths), seeds, tuple(candidates), chosen, why, elapsed
+    )
+    return Plan(pipeline, physical, report)
+
+
+def _rank(
+    pipeline: LogicalPipeline, paths: list[str], tolerance: str
+) -> tuple[list[PhysicalPlan], dict[PhysicalPlan, float]]:
+    """Every plan the rules reach (but the as-written one), cheapest estimate first."""
+    # An approximate rewrite is only verified where the samples exercise it; under
+    # "exact" nothing unverified may slip through on other images, so none is used.
+    rules = [r for r in RULES if tolerance != "exact" or r.exactness == "exact"]
+    plans = enumerate_plans(pipeline, rules)
+    if not any(_fast_jpeg(p) for p in paths):  # the fast decoder would never run: untested
+        plans = [p for p in plans if p.decode.option("backend") != "simplejpeg"]
+    baseline = as_written(pipeline)
+    specs = [s for s in map(_spec_of_file, paths) if s is not None]
+    model = calibrated()
+    estimates = {p: model.estimate_ms(p, pipeline, specs) for p in plans if p != baseline}
+    ranked = sorted(estimates, key=lambda p: (estimates[p], _approximations(p)))
+    return ranked, estimates
+
+
+def _verify(
+    pipeline: LogicalPipeline,
+    ranked: list[PhysicalPlan],
+    paths: list[str],
+    seeds: list[int],
+    references: list[Outcome],
+    max_timed: int,
+    deadline: float | None,
+    bar: Any,
+) -> dict[PhysicalPlan, Verification]:
+    """Verify candidates in rank order until `max_timed` distinct ones are in hand."""
+    units = output_units(pipeline)
+    verdicts: dict[PhysicalPlan, Verification] = {}
+    computed: dict[str, PhysicalPlan] = {}
     for attempt, plan in enumerate(ranked):
         out_of_time = deadline is not None and time.perf_counter() > deadline
-        if len(tried) == max_timed or attempt == 3 * max_timed or out_of_time:
+        if len(verdicts) == max_timed or attempt == 3 * max_timed or out_of_time:
             break
         run = PlanTransform(pipeline, plan)
-        outcomes = [run_coupled(run, LazyImage(p), s) for p in paths for s in seed_list]
+        outcomes = [run_coupled(run, LazyImage(p), s) for p in paths for s in seeds]
         # The same bits on every sample as another candidate: the samples cannot tell
         # them apart, so one relying on more approximate rewrites is unverified in what
         # it adds. Equally verified alternatives both stay, to be timed.
@@ -131,71 +188,36 @@ def optimize(
         if same is not None and _approximations(same) < _approximations(plan):
             continue
         if same is not None and _approximations(plan) < _approximations(same):
-            tried.remove(same)
+            del verdicts[same]
         computed[key] = plan
-        bar.set_postfix_str(f"verified {len(tried) + 1}/{max_timed}")
-        verdicts[plan.key()] = compare(references, outcomes, units)
-        tried.append(plan)
+        verdicts[plan] = compare(references, outcomes, units)
+        bar.set_postfix_str(f"verified {len(verdicts)}/{max_timed}")
         bar.update(1)
-    ranked = tried
+    return verdicts
 
-    passing = [p for p in ranked if p.key() in verdicts and verdicts[p.key()].within(tolerance)]
-    # Time only what the original processes: an error path says nothing about speed.
-    timable = [
-        p
-        for i, p in enumerate(paths)
-        if not any(r.error for r in references[i * seeds : (i + 1) * seeds])
-    ]
-    timable = timable[:: max(1, -(-len(timable) // MAX_TIMED_SAMPLES))]
-    if not timable:
-        passing = []
-    bar.set_postfix_str(f"timing {len(passing)} candidates")
+
+def _time(
+    pipeline: LogicalPipeline,
+    original: Callable[[str], Any],
+    plans: list[PhysicalPlan],
+    paths: list[str],
+    repeats: int,
+    deadline: float | None,
+) -> tuple[dict[PhysicalPlan, float], float | None]:
+    """Mean ms/image of each plan and of the original, timed side by side."""
+    if not paths:
+        return {}, None
+    paths = paths[:: max(1, -(-len(paths) // MAX_TIMED_SAMPLES))]
     calls: dict[str, Callable[[Any], Any]] = {"original": original}
-    arguments: dict[str, list[Any]] = {"original": timable}
-    for i, plan in enumerate(passing):
+    arguments: dict[str, list[Any]] = {"original": paths}
+    for i, plan in enumerate(plans):
         calls[str(i)] = PlanTransform(pipeline, plan)
-        arguments[str(i)] = [LazyImage(p) for p in timable]
-    timing_deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
-    medians = time_interleaved(calls, arguments, repeats, timing_deadline) if timable else {}
-    bar.update(1)
-    bar.close()
-
-    def mean_ms(name: str) -> float | None:
-        return 1000.0 * sum(medians[name]) / len(medians[name]) if medians else None
-
-    original_ms = mean_ms("original")
-    timed = {plan.key(): mean_ms(str(i)) for i, plan in enumerate(passing)}
-    candidates = [
-        _candidate(
-            plan,
-            pipeline,
-            estimates[plan.key()],
-            verdicts.get(plan.key()),
-            timed.get(plan.key()),
-            original_ms,
-            tolerance,
-        )
-        for plan in ranked
-    ]
-    chosen = _choose(candidates)
-    if chosen is not None:
-        accepted = sum(c.accepted for c in candidates)
-        why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
-        physical: PhysicalPlan | None = ranked[chosen]
-    else:
-        physical = None
-        why = _why_original(candidates, tolerance)
-    report = Report(
-        tolerance,
-        original_ms,
-        len(paths),
-        seeds,
-        tuple(candidates),
-        chosen,
-        why,
-        time.perf_counter() - started,
+        arguments[str(i)] = [LazyImage(p) for p in paths]
+    medians = time_interleaved(
+        calls, arguments, repeats, deadline or time.perf_counter() + DEFAULT_TIMING_S
     )
-    return Plan(pipeline, physical, report)
+    ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
+    return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"]
 
 
 APPROXIMATE = {rule.name for rule in RULES if rule.exactness == "approximate"}
@@ -219,14 +241,12 @@ def _choose(candidates: list[Candidate]) -> int | None:
 def _candidate(plan, pipeline, estimated, verdict, ms, original_ms, tolerance) -> Candidate:
     names = [op.name for op in pipeline.ops]
     speedup = original_ms / ms if ms else None
-    if verdict is None:
-        accepted, reason = False, "not tried: time budget spent"
-    elif verdict.problem is not None:
+    if verdict.problem is not None:
         accepted, reason = False, verdict.problem
     elif not verdict.within(tolerance):
         accepted, reason = False, f"error exceeds '{tolerance}'"
     elif speedup is None:
-        accepted, reason = False, "not timed: no sample the original processes, or no time left"
+        accepted, reason = False, "not timed: the original raised on every sample"
     elif speedup < MIN_SPEEDUP:
         accepted, reason = False, f"not faster than the original ({speedup:.2f}x)"
     else:
@@ -237,9 +257,9 @@ def _candidate(plan, pipeline, estimated, verdict, ms, original_ms, tolerance) -
         estimated,
         ms,
         speedup,
-        verdict.worst_psnr if verdict else None,
-        verdict.max_abs if verdict else None,
-        verdict.mean_abs if verdict else None,
+        verdict.worst_psnr,
+        verdict.max_abs,
+        verdict.mean_abs,
         accepted,
         reason,
     )
