@@ -139,8 +139,8 @@ class Executor:
                 Image._decompression_bomb_check(size)  # Pillow's limit, as Image.open applies
             img: Any = _Source(data, size) if size else pil_rgb_from_bytes(data)
             spec = ImageSpec(*size) if size else spec_of(img)
-        elif isinstance(image, Image.Image) and spec_of(image) is not None:
-            img, spec = image, spec_of(image)
+        elif isinstance(image, Image.Image) and (spec := spec_of(image)) is not None:
+            img = image
         else:  # tensors, arrays, other modes: exactly what the original does with them
             return self.pipeline.original(image)
         for segment in self.physical.segments:
