@@ -37,6 +37,10 @@ MIN_SPEEDUP = 1.03
 # adding repeats after this many seconds: all samples are still verified.
 MAX_TIMED_SAMPLES = 8
 DEFAULT_TIMING_S = 20.0
+# The worst PSNR on the samples estimates the worst on other images; a candidate built
+# with approximate rules must clear its tolerance by this much on the samples, so one
+# that barely passes there does not fall short on the next image.
+APPROXIMATION_MARGIN_DB = 3.0
 
 
 def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
@@ -110,7 +114,7 @@ def optimize(
     references = [run_coupled(original, p, s) for p in paths for s in seed_list]
     bar.update(1)
     verdicts = _verify(pipeline, ranked, paths, seed_list, references, max_timed, deadline, bar)
-    passing = [p for p in verdicts if verdicts[p].within(tolerance)]
+    passing = [p for p in verdicts if verdicts[p].within(tolerance, _margin(p))]
     # Time only what the original processes: an error path says nothing about speed.
     timable = [
         p
@@ -227,6 +231,10 @@ def _approximations(plan: PhysicalPlan) -> int:
     return len(set(plan.rules) & APPROXIMATE)
 
 
+def _margin(plan: PhysicalPlan) -> float:
+    return APPROXIMATION_MARGIN_DB if _approximations(plan) else 0.0
+
+
 def _choose(candidates: list[Candidate]) -> int | None:
     """The fastest accepted candidate; within timing noise of it, the one that relies on
     the fewest approximate rules (each is verified only as far as the samples reach)."""
@@ -245,6 +253,9 @@ def _candidate(plan, pipeline, estimated, verdict, ms, original_ms, tolerance) -
         accepted, reason = False, verdict.problem
     elif not verdict.within(tolerance):
         accepted, reason = False, f"error exceeds '{tolerance}'"
+    elif not verdict.within(tolerance, _margin(plan)):
+        margin = f"{APPROXIMATION_MARGIN_DB:.0f} dB"
+        accepted, reason = False, f"approximate, within '{tolerance}' by less than {margin}"
     elif speedup is None:
         accepted, reason = False, "not timed: the original raised on every sample"
     elif speedup < MIN_SPEEDUP:

@@ -143,10 +143,14 @@ _SMOOTH = frozenset({"bilinear", "bicubic", "box", "hamming", "lanczos"})
 _MILD_SHRINK = 1.5
 
 
+# Below this output size edge rows dominate the error, and PIL is cheap anyway.
+_MIN_APPROXIMATE_SIDE = 32
+
+
 def _shrinks(op: Resize, spec: ImageSpec) -> bool:
-    return (
-        op.interpolation in _SMOOTH and 0 < op.width <= spec.width and 0 < op.height <= spec.height
-    )
+    big_enough = min(op.width, op.height) >= _MIN_APPROXIMATE_SIDE
+    fits = op.width <= spec.width and op.height <= spec.height
+    return op.interpolation in _SMOOTH and big_enough and fits
 
 
 def _resize_area(arr: np.ndarray, op: Resize) -> np.ndarray | None:

@@ -23,10 +23,10 @@ from reorder.rng import preserved_rng, rng_state, seed_all, states_equal
 
 # Tolerances by name: (lowest PSNR in dB on any sample, largest absolute error allowed),
 # in 0..255 units. "exact" allows float rounding only: a filter coefficient computed in
-# another order may flip a uint8 rounding, never by more than one level (which bounds
-# PSNR at 48.1 dB even if every value flipped).
+# another order may flip a uint8 rounding in each of a resample's two separable passes,
+# so a value may move by up to two levels, never more (PSNR stays high: rare flips).
 TOLERANCES: dict[str, tuple[float, float]] = {
-    "exact": (48.0, 1.001),  # the 0.001: float32 noise when un-normalizing
+    "exact": (48.0, 2.001),  # the 0.001: float32 noise when un-normalizing
     "close": (35.0, math.inf),
     "fast": (30.0, math.inf),
 }
@@ -49,9 +49,10 @@ class Verification:
     samples: int
     problem: str | None  # why the candidate is not equivalent at all, if it is not
 
-    def within(self, tolerance: str) -> bool:
+    def within(self, tolerance: str, margin_db: float = 0.0) -> bool:
         min_psnr, max_abs = TOLERANCES[tolerance]
-        return self.problem is None and self.worst_psnr >= min_psnr and self.max_abs <= max_abs
+        psnr_ok = self.worst_psnr >= min_psnr + margin_db
+        return self.problem is None and psnr_ok and self.max_abs <= max_abs
 
 
 def run_coupled(fn: Callable[[Any], Any], argument: Any, seed: int) -> Outcome:

@@ -97,16 +97,23 @@ ROTATE_IN_SMALLER_FRAME = Rule(
 
 
 def _area(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
-    def eligible(stage: Stage) -> bool:
-        return stage.kernel == "cv" and has(stage, pipeline, "resample")
-
-    yield from convert_stages(plan, pipeline, eligible, "cv_area", "area_downscale")
+    # Fill (padding, crops past the edge, rotation corners) makes hard edges, where the
+    # pixel-area average and PIL's filter differ most: only downscale fill-free input.
+    eligible = set()
+    for _, stages in modelled_segments(plan):
+        for stage in stages:
+            if has(stage, pipeline, "fills"):
+                break
+            if stage.kernel == "cv" and has(stage, pipeline, "resample"):
+                eligible.add(stage)
+    yield from convert_stages(plan, pipeline, eligible.__contains__, "cv_area", "area_downscale")
 
 
 AREA_DOWNSCALE = Rule(
     "area_downscale",
     "approximate",
-    "a smooth antialiased downscale is close to OpenCV's pixel-area average (42-53 dB on "
-    "photos; plain bilinear up to a 1.5x shrink, >= 39 dB), several times faster",
+    "a smooth antialiased downscale of fill-free input is close to OpenCV's pixel-area "
+    "average (42-53 dB on photos; plain bilinear up to a 1.5x shrink, >= 39 dB), several "
+    "times faster",
     _area,
 )
