@@ -1,4 +1,5 @@
-"""The contract (DESIGN.md section 1), over random pipelines, image sizes, formats and seeds.
+"""The contract (DESIGN.md section 1), over random torchvision v1 and v2 pipelines, image
+sizes, formats and seeds.
 
 Every candidate the search can produce must make the same random decisions as the
 original and leave every RNG stream in the same state; candidates built from exact rules
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode as IM
+from torchvision.transforms import v2
 
 import reorder
 from conftest import MEAN, STD, write_image
@@ -39,50 +41,69 @@ class CoinFlipBarrier:
         return "CoinFlipBarrier()"
 
 
-geometric_ops = st.one_of(
-    st.builds(T.Resize, small, interpolation=interpolations),
-    st.builds(lambda h, w: T.Resize((h, w)), small, small),
-    st.builds(lambda s: T.Resize(s, max_size=s + 20), small),
-    st.builds(T.CenterCrop, st.integers(4, 200)),
-    st.builds(
-        lambda s, pad, mode: T.RandomCrop(s, padding=pad, pad_if_needed=True, padding_mode=mode),
-        st.integers(4, 150),
-        st.sampled_from([None, 3, (1, 2)]),
-        st.sampled_from(["constant", "edge", "reflect", "symmetric"]),
-    ),
-    st.builds(T.RandomResizedCrop, small, interpolation=interpolations),
-    st.builds(T.RandomHorizontalFlip, st.sampled_from([0.0, 0.5, 1.0])),
-    st.builds(T.RandomVerticalFlip, st.sampled_from([0.0, 0.5, 1.0])),
-    st.builds(
-        T.RandomRotation,
-        st.sampled_from([5, 30, (-8, 8), 180]),
-        interpolation=st.sampled_from([IM.NEAREST, IM.BILINEAR]),
-        expand=st.booleans(),
-        fill=st.sampled_from([0, 128]),
-    ),
-    st.builds(T.Pad, st.sampled_from([2, (1, 3), (1, 2, 3, 4)]), fill=st.sampled_from([0, 9])),
-)
-value_ops = st.one_of(
-    st.builds(lambda hue: T.ColorJitter(0.4, 0.4, 0.4, hue), st.sampled_from([0.0, 0.1])),
-    st.builds(T.Grayscale, st.sampled_from([1, 3])),
-    st.builds(T.RandomGrayscale, st.sampled_from([0.0, 0.5, 1.0])),
-    st.just(T.Lambda(lambda img: img)),
-    st.builds(CoinFlipBarrier),
-)
-tails = st.sampled_from(
-    [
-        [],
-        [T.ToTensor()],
-        [T.ToTensor(), T.Normalize(MEAN, STD)],
-        [T.PILToTensor()],
-        [T.PILToTensor(), T.ConvertImageDtype(torch.float32), T.Normalize([0.5], [0.25])],
-    ]
-)
-pipelines = st.builds(
-    lambda body, tail: T.Compose(body + tail),
-    st.lists(st.one_of(geometric_ops, geometric_ops, value_ops), min_size=1, max_size=4),
-    tails,
-)
+def ops_of(M):
+    """Strategies for the geometric and value ops of a transforms module (v1 or v2)."""
+    geometric = st.one_of(
+        st.builds(M.Resize, small, interpolation=interpolations),
+        st.builds(lambda h, w: M.Resize((h, w)), small, small),
+        st.builds(lambda s: M.Resize(s, max_size=s + 20), small),
+        st.builds(M.CenterCrop, st.integers(4, 200)),
+        st.builds(
+            lambda s, pad, mode: M.RandomCrop(
+                s, padding=pad, pad_if_needed=True, padding_mode=mode
+            ),
+            st.integers(4, 150),
+            st.sampled_from([None, 3, (1, 2)]),
+            st.sampled_from(["constant", "edge", "reflect", "symmetric"]),
+        ),
+        st.builds(M.RandomResizedCrop, small, interpolation=interpolations),
+        st.builds(M.RandomHorizontalFlip, st.sampled_from([0.0, 0.5, 1.0])),
+        st.builds(M.RandomVerticalFlip, st.sampled_from([0.0, 0.5, 1.0])),
+        st.builds(
+            M.RandomRotation,
+            st.sampled_from([5, 30, (-8, 8), 180]),
+            interpolation=st.sampled_from([IM.NEAREST, IM.BILINEAR]),
+            expand=st.booleans(),
+            fill=st.sampled_from([0, 128]),
+        ),
+        st.builds(M.Pad, st.sampled_from([2, (1, 3), (1, 2, 3, 4)]), fill=st.sampled_from([0, 9])),
+    )
+    values = st.one_of(
+        st.builds(lambda hue: M.ColorJitter(0.4, 0.4, 0.4, hue), st.sampled_from([0.0, 0.1])),
+        st.builds(M.Grayscale, st.sampled_from([1, 3])),
+        st.builds(M.RandomGrayscale, st.sampled_from([0.0, 0.5, 1.0])),
+        st.just(M.Lambda(lambda img: img)),
+        st.builds(CoinFlipBarrier),
+    )
+    return geometric, values
+
+
+V1_TAILS = [
+    [],
+    [T.ToTensor()],
+    [T.ToTensor(), T.Normalize(MEAN, STD)],
+    [T.PILToTensor()],
+    [T.PILToTensor(), T.ConvertImageDtype(torch.float32), T.Normalize([0.5], [0.25])],
+]
+V2_TAILS = [
+    [],
+    [v2.ToImage()],
+    [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)],
+    [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)],
+    [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5], [0.25])],
+]
+
+
+def pipelines_of(M, tails):
+    geometric, values = ops_of(M)
+    return st.builds(
+        lambda body, tail: M.Compose(body + tail),
+        st.lists(st.one_of(geometric, geometric, values), min_size=1, max_size=4),
+        st.sampled_from(tails),
+    )
+
+
+pipelines = st.one_of(pipelines_of(T, V1_TAILS), pipelines_of(v2, V2_TAILS))
 formats = st.sampled_from(["jpg", "jpg", "jpg", "png", "jpg-l", "png-rgba", "png-p"])
 
 

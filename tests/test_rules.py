@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 from torchvision import transforms as T
+from torchvision.transforms import v2
 
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
@@ -299,8 +300,21 @@ def test_fused_to_float_leaves_broadcasting_normalize_to_torchvision(image_dir):
         PlanTransform(pipeline, plan)(LazyImage(path))
 
 
-def test_fused_to_float_needs_to_tensor():
-    assert rewrites("fused_to_float", T.Compose([T.PILToTensor()]))[1] == []
+def test_fused_lookup_covers_every_per_value_chain_from_pil(image_dir):
+    path = write_image(image_dir, 64, 48, "jpg-l", seed=13)
+    chains = [
+        T.Compose([T.PILToTensor(), T.ConvertImageDtype(torch.float32), T.Normalize([0.5], [0.2])]),
+        v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]),
+    ]
+    for transform in chains:
+        pipeline, plan = first_rewrite("fused_to_float", transform)
+        assert [s.kernel for s in plan.segments[0].stages] == ["lut_to_float"]
+        expected, got = run_both(transform, plan, pipeline, path)
+        assert type(got) is type(expected) and torch.equal(expected, got)
+
+
+def test_fused_lookup_needs_a_pil_to_tensor_step():
+    assert rewrites("fused_to_float", T.Compose([T.Resize(10), T.Normalize([0.5], [0.2])]))[1] == []
 
 
 # -- pointwise_after_resize ----------------------------------------------------------
@@ -324,3 +338,11 @@ def test_colour_op_never_moves_past_fill():
     for geometry in (T.RandomRotation(10), T.CenterCrop(100), T.Pad(4)):
         transform = T.Compose([T.ColorJitter(0.4), geometry])
         assert rewrites("pointwise_after_resize", transform)[1] == []
+
+
+def test_area_downscale_never_shrinks_fill():
+    """A crop past the edge or padding makes hard edges: no pixel-area shortcut after it."""
+    for fills in (T.CenterCrop(300), T.Pad(4)):
+        transform = T.Compose([fills, T.Resize(64)])
+        pipeline, with_cv = first_rewrite("opencv_kernels", transform)
+        assert rewrites("area_downscale", transform, with_cv)[1] == []

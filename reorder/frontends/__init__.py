@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reorder.frontends import torchvision_v1
+from reorder.frontends import torchvision_v1, torchvision_v2
 from reorder.ir import LogicalPipeline
 
-FRONTENDS = (torchvision_v1,)
+FRONTENDS = (torchvision_v2, torchvision_v1)
 
 
 def parse(transform: Any) -> LogicalPipeline:
@@ -16,6 +16,6 @@ def parse(transform: Any) -> LogicalPipeline:
             return frontend.parse(transform)
     raise TypeError(
         f"reorder cannot read a pipeline of type {type(transform).__module__}."
-        f"{type(transform).__qualname__}; pass a torchvision.transforms.Compose "
+        f"{type(transform).__qualname__}; pass a torchvision.transforms (v1 or v2) Compose "
         "(or a single torchvision transform)"
     )

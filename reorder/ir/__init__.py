@@ -12,7 +12,9 @@ from reorder.ir.ops import (
     Pad,
     Resize,
     Rotate,
+    ToDtype,
     ToFloat,
+    ToImage,
     ToUint8Tensor,
 )
 from reorder.ir.physical import PhysicalPlan, Segment, Stage
@@ -36,6 +38,8 @@ __all__ = [
     "Rotate",
     "Segment",
     "Stage",
+    "ToDtype",
     "ToFloat",
+    "ToImage",
     "ToUint8Tensor",
 ]

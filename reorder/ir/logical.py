@@ -22,10 +22,23 @@ from reorder.ir.spec import ImageSpec
 #   rotate        contains a rotation
 #   pointwise     changes values, never positions, and keeps the size
 #   fills         may add pixels that were not in the input (padding, rotation corners)
+#   to_tensor     turns a PIL image into a tensor (ToTensor, PILToTensor, v2 ToImage)
+#   per_value     maps each channel value on its own (conversions, Normalize)
 #   to_float      uint8 image to float tensor (ToTensor)
 #   normalize     per-channel affine on a float tensor
 TRAITS = frozenset(
-    {"axis_aligned", "resample", "scales", "rotate", "pointwise", "fills", "to_float", "normalize"}
+    {
+        "axis_aligned",
+        "resample",
+        "scales",
+        "rotate",
+        "pointwise",
+        "fills",
+        "to_tensor",
+        "per_value",
+        "to_float",
+        "normalize",
+    }
 )
 
 

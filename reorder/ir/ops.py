@@ -14,10 +14,12 @@ from reorder.ir.spec import ImageSpec
 
 
 class ConcreteOp:
-    """Base class. `geometric` ops move pixels; `pointwise` ones change values in place."""
+    """Base class. `geometric` ops move pixels; `pointwise` ones change values in place;
+    `per_value` ones map each channel value on its own (a 256-entry table for uint8)."""
 
     geometric = False
     pointwise = False
+    per_value = False
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         return spec
@@ -102,6 +104,8 @@ class Rotate(ConcreteOp):
 class ToFloat(ConcreteOp):
     """`ToTensor`: uint8 HWC image to a float CHW tensor in [0, 1]."""
 
+    per_value = True
+
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         return spec.with_kind("float_tensor", tuple(u * 255.0 for u in spec.units))
 
@@ -109,6 +113,8 @@ class ToFloat(ConcreteOp):
 @dataclass(frozen=True)
 class ToUint8Tensor(ConcreteOp):
     """`PILToTensor`: the same values as a uint8 CHW tensor."""
+
+    per_value = True
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         return spec.with_kind("uint8_tensor")
@@ -119,6 +125,8 @@ class ConvertDtype(ConcreteOp):
     """`ConvertImageDtype` between uint8 and float32 (values rescaled by 255)."""
 
     dtype: str
+
+    per_value = True
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         if self.dtype == "uint8":
@@ -132,6 +140,8 @@ class ConvertDtype(ConcreteOp):
 class Normalize(ConcreteOp):
     mean: tuple[float, ...]
     std: tuple[float, ...]
+
+    per_value = True
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         # torchvision broadcasts: one std for all channels, or one channel to len(std).
@@ -162,6 +172,35 @@ class Gray(ConcreteOp):
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         return spec.with_channels(self.channels)
+
+
+@dataclass(frozen=True)
+class ToImage(ConcreteOp):
+    """torchvision v2 `ToImage`: a uint8 CHW `tv_tensors.Image` with the same values."""
+
+    per_value = True
+
+    def output_spec(self, spec: ImageSpec) -> ImageSpec:
+        return spec.with_kind("uint8_tensor")
+
+
+@dataclass(frozen=True)
+class ToDtype(ConcreteOp):
+    """torchvision v2 `ToDtype` on images: a dtype, values rescaled when `scale`."""
+
+    dtype: str
+    scale: bool
+    per_value = True
+
+    def output_spec(self, spec: ImageSpec) -> ImageSpec:
+        to_float = self.dtype != "uint8"
+        factor = 1.0
+        if self.scale and spec.kind == "uint8_tensor" and to_float:
+            factor = 255.0
+        elif self.scale and spec.kind == "float_tensor" and not to_float:
+            factor = 1.0 / 255.0
+        kind = "float_tensor" if to_float else "uint8_tensor"
+        return spec.with_kind(kind, tuple(u * factor for u in spec.units))
 
 
 def expanded_size(

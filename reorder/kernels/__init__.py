@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reorder.ir import ConcreteOp, ImageSpec, Normalize, ToFloat
+from reorder.ir import ConcreteOp, ImageSpec
 from reorder.ir.geometry import resize_chain_scale
 from reorder.kernels import cv, lut, pil, reference
 
@@ -27,7 +27,7 @@ def _full_resolution(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float) 
 
 def _to_float_key(name: str) -> Callable[[ConcreteOp, ImageSpec], str]:
     def key(op: ConcreteOp, spec: ImageSpec) -> str:
-        return f"{name}:to_float" if isinstance(op, (ToFloat, Normalize)) else name
+        return f"{name}:to_float" if op.per_value else name
 
     return key
 
@@ -96,10 +96,10 @@ KERNELS: dict[str, Kernel] = {
         ),
         Kernel(
             "lut_to_float",
-            lambda img, ops, spec, factor: lut.to_float(img, ops, spec),
+            lambda img, ops, spec, factor: lut.apply_table(img, ops, spec),
             "array",
             _full_resolution,
-            "uint8 -> normalized float CHW in one table lookup (bit-identical)",
+            "per-value conversions (ToTensor, Normalize...) as one table lookup (bit-identical)",
             lambda op, spec: "lut_to_float",
         ),
     )

@@ -1,8 +1,10 @@
-"""uint8 image -> float CHW tensor (ToTensor, optionally + Normalize) in one table lookup.
+"""A chain of per-value ops on uint8 pixels (ToTensor, Normalize, ToImage, ToDtype...) as
+one table lookup.
 
-For uint8 input there are only 256 values per channel, so the table is computed with the
-same float32 operations torchvision runs (x / 255, then (x - mean) / std): the result is
-bit-identical, in one pass instead of four, at any image size.
+A uint8 channel has 256 values, so the chain is a 256-entry table per channel. The table
+is computed by running the reference kernel itself on a ramp image holding every value
+once: whatever float operations torchvision runs, the table holds their exact results,
+and one lookup replaces several passes over the image.
 """
 
 from __future__ import annotations
@@ -14,50 +16,37 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image
+from torchvision import tv_tensors
 
-from reorder.ir import ConcreteOp, ImageSpec, Normalize, ToFloat
+from reorder.ir import ConcreteOp, ImageSpec
 from reorder.kernels.reference import apply_ops
+
+_MODES = {1: "L", 3: "RGB"}
 
 
 @lru_cache(maxsize=64)
-def _table(
-    mean: tuple[float, ...] | None, std: tuple[float, ...] | None, channels: int
-) -> np.ndarray:
-    values = torch.arange(256, dtype=torch.float32).div(255).expand(channels, 256).clone()
-    if mean is not None and std is not None:
-        values.sub_(torch.as_tensor(mean, dtype=torch.float32).view(-1, 1))
-        values.div_(torch.as_tensor(std, dtype=torch.float32).view(-1, 1))
-    return values.numpy()
+def _table(ops: tuple[ConcreteOp, ...], channels: int) -> tuple[np.ndarray, type]:
+    """(table of shape (out_channels, 256), output tensor type) for uint8 input."""
+    ramp = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    if channels > 1:
+        ramp = np.repeat(ramp[..., None], channels, axis=2)
+    out = apply_ops(Image.fromarray(ramp, _MODES[channels]), ops)
+    return np.ascontiguousarray(out.numpy()[:, 0, :]), type(out)
 
 
-def _fusable(ops: Sequence[ConcreteOp], channels: int) -> tuple[tuple, tuple] | None:
-    """(mean, std) for [ToFloat] or [ToFloat, Normalize] with per-channel values, else None."""
-    if not ops or not isinstance(ops[0], ToFloat) or len(ops) > 2:
-        return None
-    if len(ops) == 1:
-        return (None, None)
-    norm = ops[1]
-    if not isinstance(norm, Normalize):
-        return None
-    if len(norm.mean) not in (1, channels) or len(norm.std) not in (1, channels):
-        return None  # torchvision would broadcast the image to more channels; leave it
-    if any(s == 0 for s in norm.std):
-        return None  # torchvision raises; let it
-    return norm.mean * (channels // len(norm.mean)), norm.std * (channels // len(norm.std))
-
-
-def to_float(
+def apply_table(
     img: np.ndarray | Image.Image, ops: Sequence[ConcreteOp], spec: ImageSpec
 ) -> torch.Tensor:
     arr = np.asarray(img)
     channels = 1 if arr.ndim == 2 else arr.shape[2]
-    stats = _fusable(ops, channels) if arr.dtype == np.uint8 else None
-    if stats is None:
+    if arr.dtype != np.uint8 or channels not in _MODES:
         pil = img if isinstance(img, Image.Image) else Image.fromarray(arr)
         return apply_ops(pil, ops)
-    table = _table(*stats, channels)
-    out = np.empty((channels,) + arr.shape[:2], np.float32)
+    table, kind = _table(tuple(ops), channels)
+    out = np.empty((table.shape[0],) + arr.shape[:2], table.dtype)
     planes = [arr] if arr.ndim == 2 else cv2.split(arr)
-    for c, plane in enumerate(planes):
-        cv2.LUT(plane, table[c], dst=out[c])
-    return torch.from_numpy(out)
+    for c in range(table.shape[0]):
+        # Normalize broadcasts one gray channel to len(mean) channels, as torchvision does.
+        cv2.LUT(planes[min(c, len(planes) - 1)], table[c], dst=out[c])
+    result = torch.from_numpy(out)
+    return tv_tensors.Image(result) if issubclass(kind, tv_tensors.Image) else result

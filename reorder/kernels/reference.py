@@ -1,7 +1,9 @@
-"""Reference kernel: each concrete op through torchvision.transforms.functional.
+"""Reference kernel: each concrete op through torchvision's functional API.
 
 This is what the user's own transforms call, so it is exact by construction and works on
-PIL images and tensors alike. Every faster kernel is measured against it.
+PIL images and tensors alike. `tv_tensors` (made by v2's `ToImage`) go through
+`transforms.v2.functional`, which keeps their type as v2 transforms do; on PIL images
+both APIs run the same Pillow code. Every faster kernel is measured against it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from torchvision import tv_tensors
 from torchvision.transforms import functional as F
+from torchvision.transforms.v2 import functional as F2
 
 from reorder.ir import (
     ColorAdjust,
@@ -23,7 +27,9 @@ from reorder.ir import (
     Pad,
     Resize,
     Rotate,
+    ToDtype,
     ToFloat,
+    ToImage,
     ToUint8Tensor,
 )
 
@@ -76,7 +82,24 @@ APPLY: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+def _dtype(name: str) -> torch.dtype:
+    return getattr(torch, name)
+
+
+APPLY_V2: dict[type, Callable[[Any, Any], Any]] = {
+    **APPLY,
+    Normalize: lambda img, op: F2.normalize(img, list(op.mean), list(op.std)),
+    ToDtype: lambda img, op: F2.to_dtype(img, _dtype(op.dtype), scale=op.scale),
+    Resize: lambda img, op: F2.resize(
+        img, [op.height, op.width], F.InterpolationMode(op.interpolation), antialias=op.antialias
+    ),
+}
+APPLY[ToImage] = lambda img, op: F2.to_image(img)
+APPLY[ToDtype] = APPLY_V2[ToDtype]
+
+
 def apply_ops(img: Any, ops: Sequence[ConcreteOp]) -> Any:
     for op in ops:
-        img = APPLY[type(op)](img, op)
+        table = APPLY_V2 if isinstance(img, tv_tensors.TVTensor) else APPLY
+        img = table[type(op)](img, op)
     return img

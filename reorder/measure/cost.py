@@ -121,7 +121,7 @@ def calibrated() -> CostModel:
         "reference": _ns_per_px(lambda: reference.apply_ops(img, half), px * 5 // 4),
         "pil_box": _ns_per_px(lambda: pil.box_resample(img, half, spec), px * 5 // 4),
         "cv": _ns_per_px(lambda: cv.apply_ops(scene, double, spec), px * 5),
-        "lut_to_float": _ns_per_px(lambda: lut.to_float(scene, to_float, spec), px * 2),
+        "lut_to_float": _ns_per_px(lambda: lut.apply_table(scene, to_float, spec), px * 2),
         "reference:to_float": _ns_per_px(lambda: reference.apply_ops(img, to_float), px * 2),
     }
     return CostModel(kernel_ns, decode_ns, _ns_per_px(lambda: np.asarray(img), px))

@@ -11,22 +11,24 @@ from reorder.rules.base import Rule, all_have, has, modelled_segments, single
 def _fuse_to_float(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
     for index, stages in modelled_segments(plan):
         for pos, stage in enumerate(stages):
-            if not single(stage, pipeline, "to_float", ("reference",)):
+            if not single(stage, pipeline, "to_tensor", ("reference",)):
                 continue
-            following = stages[pos + 1] if pos + 1 < len(stages) else None
-            if following is not None and single(following, pipeline, "normalize", ("reference",)):
-                merged, taken = Stage("lut_to_float", stage.ops + following.ops), 2
-            else:
-                merged, taken = Stage("lut_to_float", stage.ops), 1
-            fused = stages[:pos] + [merged] + stages[pos + taken :]
+            stop = pos + 1
+            while stop < len(stages) and single(
+                stages[stop], pipeline, "per_value", ("reference",)
+            ):
+                stop += 1
+            ops = tuple(i for s in stages[pos:stop] for i in s.ops)
+            fused = stages[:pos] + [Stage("lut_to_float", ops)] + stages[stop:]
             yield plan.replace_stages(index, fused, "fused_to_float")
 
 
 FUSED_TO_FLOAT = Rule(
     "fused_to_float",
     "exact",
-    "ToTensor and Normalize on uint8 pixels are a per-channel table of 256 floats, computed "
-    "with torchvision's own float32 operations, so one lookup gives identical values",
+    "per-value conversions of uint8 pixels (ToTensor, Normalize, ToImage, ToDtype...) are "
+    "a 256-entry table per channel, filled by torchvision itself from a ramp image, so one "
+    "lookup gives identical values",
     _fuse_to_float,
 )
 
