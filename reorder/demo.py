@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torchvision import transforms as T
+from torchvision.transforms import v2
 
 from reorder.samples import write_sample_images
 
@@ -36,6 +38,19 @@ CASES: tuple[DemoCase, ...] = (
     DemoCase(
         "eval, 1920x1080",
         lambda: T.Compose([T.Resize(256), T.CenterCrop(224), *_normalize()]),
+        "frame_1920x1080",
+    ),
+    DemoCase(
+        "eval (v2), 1920x1080",
+        lambda: v2.Compose(
+            [
+                v2.Resize(256),
+                v2.CenterCrop(224),
+                v2.ToImage(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+            ]
+        ),
         "frame_1920x1080",
     ),
     DemoCase(
