@@ -9,7 +9,7 @@ subclass of a supported class, is opaque: it is called as written, as a barrier.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -107,7 +107,8 @@ def _random_crop(t: T.RandomCrop, spec: ImageSpec) -> list[ConcreteOp]:
     return ops
 
 
-def _random_crop_traits(t: T.RandomCrop) -> frozenset[str]:
+def random_crop_traits(t: Any) -> frozenset[str]:
+    """Traits of a RandomCrop (v1 or v2): padding adds fill; only constant fill is a box."""
     pads = t.padding is not None or t.pad_if_needed
     traits = {"fills"} if pads else set()
     if not pads or t.padding_mode == "constant":
@@ -160,7 +161,8 @@ def _pad(t: T.Pad, spec: ImageSpec) -> list[ConcreteOp]:
     return [Pad(*padding_ltrb(t.padding), fill=fill, mode=t.padding_mode)]
 
 
-def _pad_traits(t: T.Pad) -> frozenset[str]:
+def pad_traits(t: Any) -> frozenset[str]:
+    """Traits of a Pad (v1 or v2)."""
     return frozenset({"fills", "axis_aligned"} if t.padding_mode == "constant" else {"fills"})
 
 
@@ -180,14 +182,14 @@ def _random_grayscale(t: T.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]
 MODELS: dict[type, OpModel] = {
     T.Resize: OpModel("Resize", _resize, frozenset({"axis_aligned", "resample", "scales"})),
     T.CenterCrop: OpModel("CenterCrop", _center_crop, frozenset({"axis_aligned", "fills"})),
-    T.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=_random_crop_traits),
+    T.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=random_crop_traits),
     T.RandomResizedCrop: OpModel(
         "RandomResizedCrop", _random_resized_crop, frozenset({"axis_aligned", "resample"})
     ),
     T.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, frozenset({"axis_aligned"})),
     T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, frozenset({"axis_aligned"})),
     T.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
-    T.Pad: OpModel("Pad", _pad, traits_of=_pad_traits),
+    T.Pad: OpModel("Pad", _pad, traits_of=pad_traits),
     T.ToTensor: OpModel("ToTensor", _to_tensor, frozenset({"to_tensor", "per_value", "to_float"})),
     T.PILToTensor: OpModel("PILToTensor", _pil_to_tensor, frozenset({"to_tensor", "per_value"})),
     T.ConvertImageDtype: OpModel("ConvertImageDtype", _convert_dtype, frozenset({"per_value"})),
@@ -208,22 +210,30 @@ def _modelled(t: Any) -> OpModel | None:
     return model
 
 
-def parse(transform: Any) -> LogicalPipeline:
-    """Flatten (nested) `Compose`s into a logical pipeline; unknown ops become barriers."""
+def build_pipeline(
+    transform: Any, compose: type, modelled: Callable[[Any], OpModel | None], frontend: str
+) -> LogicalPipeline:
+    """Flatten nested `compose`s into a logical pipeline; unmodelled ops become barriers.
+
+    torchvision transforms (v1 and v2) draw only from torch's generator; opaque ops are
+    called outside the runtime's RNG snapshot, so only that stream need be saved.
+    """
     flat: list[Any] = []
 
     def visit(t: Any) -> None:
-        if type(t) is T.Compose:
+        if type(t) is compose:
             for inner in t.transforms:
                 visit(inner)
         else:
             flat.append(t)
 
     visit(transform)
-    ops = [LogicalOp(i, t, _modelled(t)) for i, t in enumerate(flat)]
-    # torchvision.transforms draw only from torch's generator; opaque ops are called
-    # outside the snapshot, so their streams need not be saved.
-    return LogicalPipeline("torchvision", transform, ops, rng_streams=("torch",))
+    ops = [LogicalOp(i, t, modelled(t)) for i, t in enumerate(flat)]
+    return LogicalPipeline(frontend, transform, ops, rng_streams=("torch",))
+
+
+def parse(transform: Any) -> LogicalPipeline:
+    return build_pipeline(transform, T.Compose, _modelled, "torchvision")
 
 
 def accepts(transform: Any) -> bool:

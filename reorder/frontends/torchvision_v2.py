@@ -20,8 +20,11 @@ from torchvision.transforms.v2._utils import _get_fill
 
 from reorder.frontends.torchvision_v1 import (
     _interpolation,
+    build_pipeline,
     center_crop_op,
+    pad_traits,
     padding_ltrb,
+    random_crop_traits,
     size_proxy,
 )
 from reorder.ir import (
@@ -31,7 +34,6 @@ from reorder.ir import (
     Flip,
     Gray,
     ImageSpec,
-    LogicalOp,
     LogicalPipeline,
     Normalize,
     OpModel,
@@ -80,14 +82,6 @@ def _random_crop(t: v2.RandomCrop, spec: ImageSpec) -> list[ConcreteOp]:
     return ops
 
 
-def _random_crop_traits(t: v2.RandomCrop) -> frozenset[str]:
-    pads = t.padding is not None or t.pad_if_needed
-    traits = {"fills"} if pads else set()
-    if not pads or t.padding_mode == "constant":
-        traits.add("axis_aligned")
-    return frozenset(traits)
-
-
 def _random_resized_crop(t: v2.RandomResizedCrop, spec: ImageSpec) -> list[ConcreteOp]:
     params = _params(t, spec)
     ops: list[ConcreteOp] = [Crop(params["left"], params["top"], params["width"], params["height"])]
@@ -113,10 +107,6 @@ def _random_rotation(t: v2.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
 
 def _pad(t: v2.Pad, spec: ImageSpec) -> list[ConcreteOp]:
     return [Pad(*padding_ltrb(t.padding), fill=_pil_fill(t), mode=t.padding_mode)]
-
-
-def _pad_traits(t: v2.Pad) -> frozenset[str]:
-    return frozenset({"fills", "axis_aligned"} if t.padding_mode == "constant" else {"fills"})
 
 
 def _color_jitter(t: v2.ColorJitter, spec: ImageSpec) -> list[ConcreteOp]:
@@ -160,14 +150,14 @@ def _normalize(t: v2.Normalize, spec: ImageSpec) -> list[ConcreteOp]:
 MODELS: dict[type, OpModel] = {
     v2.Resize: OpModel("Resize", _resize, frozenset({"axis_aligned", "resample", "scales"})),
     v2.CenterCrop: OpModel("CenterCrop", _center_crop, frozenset({"axis_aligned", "fills"})),
-    v2.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=_random_crop_traits),
+    v2.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=random_crop_traits),
     v2.RandomResizedCrop: OpModel(
         "RandomResizedCrop", _random_resized_crop, frozenset({"axis_aligned", "resample"})
     ),
     v2.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, frozenset({"axis_aligned"})),
     v2.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, frozenset({"axis_aligned"})),
     v2.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
-    v2.Pad: OpModel("Pad", _pad, traits_of=_pad_traits),
+    v2.Pad: OpModel("Pad", _pad, traits_of=pad_traits),
     v2.ColorJitter: OpModel("ColorJitter", _color_jitter, frozenset({"pointwise"})),
     v2.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"pointwise"})),
     v2.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, frozenset({"pointwise"})),
@@ -184,20 +174,7 @@ def _modelled(t: Any) -> OpModel | None:
 
 
 def parse(transform: Any) -> LogicalPipeline:
-    """Flatten (nested) v2 `Compose`s into a logical pipeline; unknown ops are barriers."""
-    flat: list[Any] = []
-
-    def visit(t: Any) -> None:
-        if type(t) is v2.Compose:
-            for inner in t.transforms:
-                visit(inner)
-        else:
-            flat.append(t)
-
-    visit(transform)
-    ops = [LogicalOp(i, t, _modelled(t)) for i, t in enumerate(flat)]
-    # v2 transforms draw only from torch's generator.
-    return LogicalPipeline("torchvision.v2", transform, ops, rng_streams=("torch",))
+    return build_pipeline(transform, v2.Compose, _modelled, "torchvision.v2")
 
 
 def accepts(transform: Any) -> bool:
