@@ -9,6 +9,7 @@ container the original would have handed it. Nothing is planned here: the plan i
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch
 from PIL import Image
 
 from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Stage
-from reorder.kernels import KERNELS
+from reorder.kernels import KERNELS, Kernel
 from reorder.kernels.decode import decode_jpeg, jpeg_size, pil_rgb_from_bytes
 from reorder.rng import rng_state, set_rng_state
 
@@ -100,7 +101,11 @@ def to_container(img: Any, takes: str) -> Any:
 MIN_REDUCED_SIDE = 64
 
 
-def limit_reduction(factor: int, spec: ImageSpec) -> int:
+def reduced_decode_factor(
+    kernel: Kernel, ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float
+) -> int:
+    """The DCT reduction to decode at, when `kernel` runs first on `ops`."""
+    factor = kernel.reduce_factor(ops, spec, margin)
     while factor > 1 and min(spec.width, spec.height) < factor * MIN_REDUCED_SIDE:
         factor //= 2
     return factor
@@ -174,7 +179,7 @@ class Executor:
         factor = 1
         if isinstance(img, _Source):
             if first and self._margin > 0 and spec is not None:
-                factor = limit_reduction(kernel.reduce_factor(ops, spec, self._margin), spec)
+                factor = reduced_decode_factor(kernel, ops, spec, self._margin)
             img, factor = img.decode(factor)
         if not ops:
             return img

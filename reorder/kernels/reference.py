@@ -58,6 +58,10 @@ def _color(img: Any, op: ColorAdjust) -> Any:
     return img
 
 
+def _dtype(name: str) -> torch.dtype:
+    return getattr(torch, name)
+
+
 def _pad(img: Any, op: Pad) -> Any:
     fill = list(op.fill) if isinstance(op.fill, tuple) else op.fill
     return F.pad(img, [op.left, op.top, op.right, op.bottom], fill, op.mode)
@@ -73,6 +77,8 @@ APPLY: dict[type, Callable[[Any, Any], Any]] = {
     Rotate: _rotate,
     ToFloat: lambda img, op: F.to_tensor(img),
     ToUint8Tensor: lambda img, op: F.pil_to_tensor(img),
+    ToImage: lambda img, op: F2.to_image(img),
+    ToDtype: lambda img, op: F2.to_dtype(img, _dtype(op.dtype), scale=op.scale),
     ConvertDtype: lambda img, op: F.convert_image_dtype(
         img, torch.uint8 if op.dtype == "uint8" else torch.float32
     ),
@@ -82,20 +88,13 @@ APPLY: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
-def _dtype(name: str) -> torch.dtype:
-    return getattr(torch, name)
-
-
 APPLY_V2: dict[type, Callable[[Any, Any], Any]] = {
     **APPLY,
     Normalize: lambda img, op: F2.normalize(img, list(op.mean), list(op.std)),
-    ToDtype: lambda img, op: F2.to_dtype(img, _dtype(op.dtype), scale=op.scale),
     Resize: lambda img, op: F2.resize(
         img, [op.height, op.width], F.InterpolationMode(op.interpolation), antialias=op.antialias
     ),
 }
-APPLY[ToImage] = lambda img, op: F2.to_image(img)
-APPLY[ToDtype] = APPLY_V2[ToDtype]
 
 
 def apply_ops(img: Any, ops: Sequence[ConcreteOp]) -> Any:

@@ -20,7 +20,7 @@ from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resi
 from reorder.kernels import KERNELS, cv, lut, pil, reference
 from reorder.kernels.decode import decode_jpeg, pil_rgb_from_bytes
 from reorder.rng import preserved_rng
-from reorder.runtime import draw, limit_reduction
+from reorder.runtime import draw, reduced_decode_factor
 from reorder.samples import make_scene
 
 _FACTORS = (1, 2, 4, 8)
@@ -49,15 +49,8 @@ class CostModel:
     ) -> float:
         """Mean estimated milliseconds per image over `specs` (sizes of the samples)."""
         with preserved_rng():
-            total = sum(self._estimate_one(plan, pipeline, spec)[0] for spec in specs)
+            total = sum(self._estimate_one(plan, pipeline, spec) for spec in specs)
         return total / max(1, len(specs)) / 1e6
-
-    def decode_factors(
-        self, plan: PhysicalPlan, pipeline: LogicalPipeline, specs: Sequence[ImageSpec]
-    ) -> list[int]:
-        """The DCT reduction the plan would use on each of `specs`."""
-        with preserved_rng():
-            return [self._estimate_one(plan, pipeline, spec)[1] for spec in specs]
 
     def _estimate_one(
         self, plan: PhysicalPlan, pipeline: LogicalPipeline, spec: ImageSpec
@@ -78,8 +71,7 @@ class CostModel:
                 in_spec = drawn[stage.ops[0]][0]
                 factor = 1
                 if seg_pos == 0 and pos == 0 and margin and backend == "simplejpeg":
-                    factor = limit_reduction(kernel.reduce_factor(ops, in_spec, margin), in_spec)
-                    decode_factor = factor
+                    factor = decode_factor = reduced_decode_factor(kernel, ops, in_spec, margin)
                 in_px = in_spec.width * in_spec.height / (factor * factor)
                 needs = "pil" if kernel.takes == "any" else kernel.takes
                 if container != "tensor" and needs != container:
@@ -96,7 +88,7 @@ class CostModel:
                 if container != "tensor":
                     container = needs
             spec = spec_after
-        return ns + self.decode_ns[(backend, decode_factor)] * source_px, decode_factor
+        return ns + self.decode_ns[(backend, decode_factor)] * source_px
 
 
 @lru_cache(maxsize=1)
