@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reorder.ir import LogicalPipeline, PhysicalPlan
+from reorder.kernels.decode import LOADERS
 from reorder.runtime import Executor, LazyImage
 
 SCHEMA_VERSION = 1
@@ -88,18 +89,49 @@ class PlanTransform:
     def __init__(self, pipeline: LogicalPipeline, physical: PhysicalPlan | None) -> None:
         self.pipeline = pipeline
         self.executor = Executor(pipeline, physical) if physical is not None else None
+        self._warned = False
 
-    def __call__(self, image: Any) -> Any:
+    def __call__(self, *args: Any, **targets: Any) -> Any:
+        """`transform(image)` for torchvision, `transform(image=...)` for albumentations."""
+        keyword = self.pipeline.keyword
+        if keyword is None:
+            return self._image(*args, **targets)
+        if args:  # as albumentations says for positional data
+            raise KeyError(
+                "You have to pass data to augmentations as named arguments, for example: "
+                f"transform({keyword}=image)"
+            )
+        if set(targets) != {keyword}:
+            return self._unplanned_targets(targets)
+        return {keyword: self._image(targets[keyword])}
+
+    def _image(self, image: Any) -> Any:
         try:
             if self.executor is not None:
                 return self.executor(image)
             if isinstance(image, LazyImage):
-                image = image.to_pil()
-            return self.pipeline.original(image)
+                image = LOADERS[self.pipeline.loader][0](image.path)
+            return self.pipeline.call(self.pipeline.original, image)
         except Exception as exc:
             if isinstance(image, LazyImage):
                 raise _with_path(exc, image.path) from exc.__cause__
             raise
+
+    def _unplanned_targets(self, targets: dict[str, Any]) -> Any:
+        """Other targets than the image: the original runs, and says so once."""
+        extra = sorted(set(targets) - {self.pipeline.keyword})
+        if self.executor is not None and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"reorder plans the image alone; target(s) {extra} are not supported yet, "
+                "so calls with them run the original pipeline (same result, original speed)",
+                stacklevel=3,
+            )
+        image = targets.get(self.pipeline.keyword)
+        if isinstance(image, LazyImage):
+            loaded = LOADERS[self.pipeline.loader][0](image.path)
+            targets = {**targets, self.pipeline.keyword: loaded}
+        return self.pipeline.original(**targets)
 
     def __repr__(self) -> str:
         return f"PlanTransform({self.pipeline.original!r})"
@@ -122,6 +154,10 @@ class Plan:
         return LazyImage(path)
 
     def __call__(self, path: str | os.PathLike) -> Any:
+        """The original's output for the image at `path`, read by the reference loader
+        (for albumentations, its dict: `{"image": ...}`)."""
+        if self.pipeline.keyword is not None:
+            return self.transform(**{self.pipeline.keyword: LazyImage(path)})
         return self.transform(LazyImage(path))
 
     @property

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from reorder.frontends import parse
 from reorder.ir import ImageSpec, LogicalPipeline, PhysicalPlan
-from reorder.kernels.decode import jpeg_size, pil_rgb_loader
+from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.measure.cost import calibrated
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import (
@@ -68,17 +68,36 @@ def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return paths
 
 
-def _fast_jpeg(path: str) -> bool:
+def _fast_jpeg(path: str, loader: str) -> bool:
     with open(path, "rb") as f:
-        return jpeg_size(f.read()) is not None
+        return jpeg_size(f.read(), loader) is not None
 
 
-def _spec_of_file(path: str) -> ImageSpec | None:
+def _spec_of_file(path: str, kind: str) -> ImageSpec | None:
     try:
         with Image.open(path) as img:
-            return ImageSpec(img.width, img.height)
+            return ImageSpec(img.width, img.height, kind=kind)
     except Exception:
         return None  # the verifier will see what the original does with it
+
+
+def reference_call(pipeline: LogicalPipeline) -> Callable[[str], Any]:
+    """The original on a path, as its users call it: the frontend's reference loader, then
+    the transform (for albumentations, `original(image=...)`, which returns a dict)."""
+    load = LOADERS[pipeline.loader][0]
+    if pipeline.keyword is None:
+        return lambda path: pipeline.original(load(path))
+    return lambda path: pipeline.original(**{pipeline.keyword: load(path)})
+
+
+def candidate_call(
+    pipeline: LogicalPipeline, plan: PhysicalPlan | None
+) -> Callable[[LazyImage], Any]:
+    """A plan on a lazy image, with the same call convention and result as `reference_call`."""
+    transform = PlanTransform(pipeline, plan)
+    if pipeline.keyword is None:
+        return transform
+    return lambda lazy: transform(**{pipeline.keyword: lazy})
 
 
 def optimize(
@@ -105,13 +124,14 @@ def optimize(
     deadline = started + time_budget if time_budget else None
     paths = sample_paths(samples)
     pipeline = parse(transform)
-    original: Callable[[str], Any] = lambda p: pipeline.original(pil_rgb_loader(p))  # noqa: E731
+    original = reference_call(pipeline)
     ranked, estimates = _rank(pipeline, paths, tolerance)
     seed_list = list(range(seeds))
     bar = tqdm(total=max_timed + 2, desc="reorder", disable=not progress, leave=False)
 
     bar.set_postfix_str("reference outputs")
-    references = [run_coupled(original, p, s) for p in paths for s in seed_list]
+    generators = pipeline.generators
+    references = [run_coupled(original, p, s, generators) for p in paths for s in seed_list]
     bar.update(1)
     verdicts = _verify(pipeline, ranked, paths, seed_list, references, max_timed, deadline, bar)
     passing = [p for p in verdicts if verdicts[p].within(tolerance, _margin(p))]
@@ -154,10 +174,12 @@ def _rank(
     # "exact" nothing unverified may slip through on other images, so none is used.
     rules = [r for r in RULES if tolerance != "exact" or r.exactness == "exact"]
     plans = enumerate_plans(pipeline, rules)
-    if not any(_fast_jpeg(p) for p in paths):  # the fast decoder would never run: untested
+    # Where the fast decoder would never run on the samples, it would be untested.
+    if not any(_fast_jpeg(p, pipeline.loader) for p in paths):
         plans = [p for p in plans if p.decode.option("backend") != "simplejpeg"]
     baseline = as_written(pipeline)
-    specs = [s for s in map(_spec_of_file, paths) if s is not None]
+    kind = pipeline.input_kind
+    specs = [s for p in paths if (s := _spec_of_file(p, kind)) is not None]
     model = calibrated()
     estimates = {p: model.estimate_ms(p, pipeline, specs) for p in plans if p != baseline}
     ranked = sorted(estimates, key=lambda p: (estimates[p], _approximations(p)))
@@ -182,8 +204,10 @@ def _verify(
         out_of_time = deadline is not None and time.perf_counter() > deadline
         if len(verdicts) == max_timed or attempt == 3 * max_timed or out_of_time:
             break
-        run = PlanTransform(pipeline, plan)
-        outcomes = [run_coupled(run, LazyImage(p), s) for p in paths for s in seeds]
+        run = candidate_call(pipeline, plan)
+        outcomes = [
+            run_coupled(run, LazyImage(p), s, pipeline.generators) for p in paths for s in seeds
+        ]
         # The same bits on every sample as another candidate: the samples cannot tell
         # them apart, so one relying on more approximate rewrites is unverified in what
         # it adds. Equally verified alternatives both stay, to be timed.
@@ -215,11 +239,10 @@ def _time(
     calls: dict[str, Callable[[Any], Any]] = {"original": original}
     arguments: dict[str, list[Any]] = {"original": paths}
     for i, plan in enumerate(plans):
-        calls[str(i)] = PlanTransform(pipeline, plan)
+        calls[str(i)] = candidate_call(pipeline, plan)
         arguments[str(i)] = [LazyImage(p) for p in paths]
-    medians = time_interleaved(
-        calls, arguments, repeats, deadline or time.perf_counter() + DEFAULT_TIMING_S
-    )
+    deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
+    medians = time_interleaved(calls, arguments, repeats, deadline, pipeline.generators)
     ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
     return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"]
 

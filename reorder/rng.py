@@ -1,4 +1,9 @@
-"""The RNG streams a pipeline may draw from, seeded, saved and compared together."""
+"""The RNG streams a pipeline may draw from, seeded, saved and compared together.
+
+Two kinds: the global streams (torch, Python `random`, NumPy's legacy global state), named
+in `STREAMS`; and generator objects a library's transforms own (albumentations gives each
+transform a `random.Random` and a `numpy.random.Generator`), passed as `generators`.
+"""
 
 from __future__ import annotations
 
@@ -18,39 +23,73 @@ STREAMS: dict[str, tuple[Any, Any]] = {
 ALL_STREAMS = tuple(STREAMS)
 
 
-def seed_all(seed: int) -> None:
+def _generator_state(generator: Any) -> Any:
+    if isinstance(generator, np.random.Generator):
+        return generator.bit_generator.state
+    return generator.getstate()
+
+
+def _set_generator_state(generator: Any, state: Any) -> None:
+    if isinstance(generator, np.random.Generator):
+        generator.bit_generator.state = state
+    else:
+        generator.setstate(state)
+
+
+def _seed_generator(generator: Any, seed: int) -> None:
+    """Reseed in place: the transforms keep their references to the same objects."""
+    if isinstance(generator, np.random.Generator):
+        generator.bit_generator.state = type(generator.bit_generator)(seed).state
+    else:
+        generator.seed(seed)
+
+
+def seed_all(seed: int, generators: Sequence[Any] = ()) -> None:
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
+    for index, generator in enumerate(generators):
+        _seed_generator(generator, seed * 1009 + index)
 
 
-def rng_state(streams: Sequence[str] = ALL_STREAMS) -> tuple[Any, ...]:
-    return tuple(STREAMS[name][0]() for name in streams)
-
-
-def set_rng_state(state: tuple[Any, ...], streams: Sequence[str] = ALL_STREAMS) -> None:
-    for name, value in zip(streams, state, strict=True):
-        STREAMS[name][1](value)
-
-
-def states_equal(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """Equality of two `rng_state()` results over all streams."""
-    torch_a, python_a, numpy_a = a
-    torch_b, python_b, numpy_b = b
-    return (
-        torch.equal(torch_a, torch_b)
-        and python_a == python_b
-        and numpy_a[0] == numpy_b[0]
-        and np.array_equal(numpy_a[1], numpy_b[1])
-        and tuple(numpy_a[2:]) == tuple(numpy_b[2:])
+def rng_state(
+    streams: Sequence[str] = ALL_STREAMS, generators: Sequence[Any] = ()
+) -> tuple[Any, ...]:
+    return tuple(STREAMS[name][0]() for name in streams) + tuple(
+        _generator_state(g) for g in generators
     )
 
 
+def set_rng_state(
+    state: tuple[Any, ...], streams: Sequence[str] = ALL_STREAMS, generators: Sequence[Any] = ()
+) -> None:
+    for name, value in zip(streams, state[: len(streams)], strict=True):
+        STREAMS[name][1](value)
+    for generator, value in zip(generators, state[len(streams) :], strict=True):
+        _set_generator_state(generator, value)
+
+
+def states_equal(a: Any, b: Any) -> bool:
+    """Equality of two `rng_state()` results (tensors, arrays, tuples and dicts within)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
 class preserved_rng:
-    """Context manager: draws inside it leave every stream as it was."""
+    """Context manager: draws inside it leave every stream (and `generators`) as it was."""
+
+    def __init__(self, generators: Sequence[Any] = ()) -> None:
+        self._generators = tuple(generators)
 
     def __enter__(self) -> None:
-        self._state = rng_state()
+        self._state = rng_state(generators=self._generators)
 
     def __exit__(self, *exc: object) -> None:
-        set_rng_state(self._state)
+        set_rng_state(self._state, generators=self._generators)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Stage
 from reorder.kernels import KERNELS, Kernel
-from reorder.kernels.decode import decode_jpeg, jpeg_size, pil_rgb_from_bytes
+from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.rng import rng_state, set_rng_state
 
 # PIL modes the plan's kernels handle; images in other modes take the original pipeline.
@@ -29,8 +29,7 @@ _PLANNED_MODES = {"RGB": 3, "L": 1}
 class LazyImage:
     """A path whose pixels are decoded by `plan.transform`, at the size the plan needs.
 
-    Returned by `plan.loader`; cheap to create and to pickle. `to_pil()` gives what the
-    reference loader would have returned, for code that needs the image itself.
+    Returned by `plan.loader`; cheap to create and to pickle.
     """
 
     __slots__ = ("path",)
@@ -48,9 +47,6 @@ class LazyImage:
         with open(self.path, "rb") as f:
             return f.read()
 
-    def to_pil(self) -> Image.Image:
-        return pil_rgb_from_bytes(self.read())
-
 
 @dataclass
 class _Source:
@@ -58,27 +54,41 @@ class _Source:
 
     data: bytes
     size: tuple[int, int]
+    loader: str  # the reference loader, a name in LOADERS
 
     def decode(self, factor: int) -> tuple[Any, int]:
         """Pixels at 1/factor size and the factor actually used."""
         try:
             return decode_jpeg(self.data, self.size, factor), factor
         except ValueError:
-            # libjpeg-turbo refuses what Pillow may accept (truncated files with
-            # LOAD_TRUNCATED_IMAGES) or rejects otherwise: let Pillow decide, as the
-            # original did, at full size, which every kernel takes.
-            return pil_rgb_from_bytes(self.data), 1
+            # libjpeg-turbo refuses what the reference loader may accept (truncated files
+            # with LOAD_TRUNCATED_IMAGES) or rejects otherwise: let the reference decide,
+            # as the original did, at full size, which every kernel takes.
+            return LOADERS[self.loader][1](self.data), 1
 
 
-def spec_of(img: Any) -> ImageSpec | None:
-    """Spec of an image the plan can run on, or None for inputs it hands to the original."""
+def spec_of(img: Any, units: tuple[float, ...] = (1.0,)) -> ImageSpec | None:
+    """Spec of an image the plan can run on, or None for inputs it hands to the original.
+
+    Arrays are albumentations' HWC images: uint8 ("array"), or float with `units`.
+    """
     if isinstance(img, Image.Image):
         if img.mode not in _PLANNED_MODES:
             return None
         return ImageSpec(img.width, img.height, _PLANNED_MODES[img.mode])
-    if isinstance(img, np.ndarray):
+    if isinstance(img, np.ndarray) and img.ndim in (2, 3):
         channels = 1 if img.ndim == 2 else img.shape[2]
-        return ImageSpec(img.shape[1], img.shape[0], channels)
+        if img.dtype == np.uint8:
+            return ImageSpec(img.shape[1], img.shape[0], channels, "array", (1.0,) * channels)
+        units = units if len(units) == channels else units[:1] * channels
+        return ImageSpec(img.shape[1], img.shape[0], channels, "float_array", units)
+    return None
+
+
+def _planned_array(img: Any) -> ImageSpec | None:
+    """Spec of an input array the plan runs on: what the reference loader makes (HxWx3)."""
+    if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3:
+        return spec_of(img) if img.shape[2] == 3 else None
     return None
 
 
@@ -88,10 +98,13 @@ def _tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
     return ImageSpec(img.shape[-1], img.shape[-2], channels, kind, units[:1] * channels)
 
 
-def to_container(img: Any, takes: str) -> Any:
+def to_container(img: Any, takes: str, kind: str = "pil") -> Any:
+    """`img` as a kernel takes it; "any" (the reference) takes what the original had."""
+    if takes == "any":
+        takes = "array" if kind == "array" else "pil"
     if takes == "array" and isinstance(img, Image.Image):
         return np.asarray(img)
-    if takes in ("pil", "any") and isinstance(img, np.ndarray):
+    if takes == "pil" and isinstance(img, np.ndarray):
         return Image.fromarray(img)
     return img
 
@@ -137,24 +150,32 @@ class Executor:
         self._fast_decode = physical.decode.option("backend") == "simplejpeg"
 
     def __call__(self, image: Any) -> Any:
+        pipeline, kind = self.pipeline, self.pipeline.input_kind
         if isinstance(image, LazyImage):
             data = image.read()
-            size = jpeg_size(data) if self._fast_decode else None
-            if size:
+            size = jpeg_size(data, pipeline.loader) if self._fast_decode else None
+            if size and pipeline.loader == "pil":
                 Image._decompression_bomb_check(size)  # Pillow's limit, as Image.open applies
-            img: Any = _Source(data, size) if size else pil_rgb_from_bytes(data)
-            spec = ImageSpec(*size) if size else spec_of(img)
-        elif isinstance(image, Image.Image) and (spec := spec_of(image)) is not None:
+            img: Any = _Source(data, size, pipeline.loader) if size else None
+            if img is None:
+                img = LOADERS[pipeline.loader][1](data)
+            spec = ImageSpec(*size, kind=kind) if size else spec_of(img)
+        elif kind == "pil" and isinstance(image, Image.Image) and (spec := spec_of(image)):
             img = image
-        else:  # tensors, arrays, other modes: exactly what the original does with them
-            return self.pipeline.original(image)
+        elif kind == "array" and (spec := _planned_array(image)) is not None:
+            img = image
+        else:  # tensors, other modes and shapes: exactly what the original does with them
+            return pipeline.call(pipeline.original, image)
+        if pipeline.prologue is not None:
+            pipeline.prologue()
         for segment in self.physical.segments:
             if segment.barrier is not None:
                 img, spec = self._materialize(img, spec)
-                img = self.pipeline.ops[segment.barrier].transform(img)
-                spec = spec_of(img) or _tensor_spec(img, spec.units)
+                img = pipeline.call(pipeline.ops[segment.barrier].transform, img)
+                spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
                 continue
-            state, segment_input = rng_state(self.pipeline.rng_streams), img
+            streams, generators = pipeline.rng_streams, pipeline.generators
+            state, segment_input = rng_state(streams, generators), img
             try:
                 drawn, spec_after = draw(self.pipeline, segment.ops, spec)
                 for position, stage in enumerate(segment.stages):
@@ -164,11 +185,11 @@ class Executor:
                 # The original may fail at an op before the one that failed here, with
                 # fewer draws made: replay the segment as written, from the same RNG
                 # state, so it fails (or succeeds) exactly as the original does.
-                set_rng_state(state, self.pipeline.rng_streams)
+                set_rng_state(state, streams, generators)
                 img, spec = self._materialize(segment_input, spec)
                 for i in segment.ops:
-                    img = self.pipeline.ops[i].transform(img)
-                spec = spec_of(img) or _tensor_spec(img, spec.units)
+                    img = pipeline.call(pipeline.ops[i].transform, img)
+                spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
         img, spec = self._materialize(img, spec)
         return img
 
@@ -183,12 +204,12 @@ class Executor:
             img, factor = img.decode(factor)
         if not ops:
             return img
-        return kernel.run(to_container(img, kernel.takes), ops, spec, factor)
+        return kernel.run(to_container(img, kernel.takes, spec.kind), ops, spec, factor)
 
     def _materialize(self, img: Any, spec: ImageSpec) -> tuple[Any, ImageSpec]:
         """Hand over the container the original would have: PIL for PIL stages."""
         if isinstance(img, _Source):
             img = img.decode(1)[0]
-        if spec.kind == "pil":
-            img = to_container(img, "pil")
+        if spec.kind in ("pil", "array"):
+            img = to_container(img, spec.kind)
         return img, spec

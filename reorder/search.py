@@ -1,6 +1,6 @@
 """From the logical pipeline to a ranked list of equivalent physical plans.
 
-Start from the plan that does what the user wrote (Pillow decode, torchvision functional
+Start from the plan that does what the user wrote (the reference loader, the user's library
 op by op), apply every rule to every plan reached until nothing new appears, dedup by
 canonical form, and rank by the cost model. The search knows rules only through `RULES`.
 """
@@ -22,7 +22,8 @@ def as_written(pipeline: LogicalPipeline) -> PhysicalPlan:
             segments.append(Segment(barrier=start))
         else:
             segments.append(Segment(tuple(Stage("reference", (i,)) for i in range(start, stop))))
-    return PhysicalPlan(Stage("decode", options=make_options(backend="pil")), tuple(segments))
+    decode = Stage("decode", options=make_options(backend=pipeline.loader))
+    return PhysicalPlan(decode, tuple(segments))
 
 
 def enumerate_plans(

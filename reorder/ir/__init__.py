@@ -6,6 +6,7 @@ from reorder.ir.ops import (
     ConcreteOp,
     ConvertDtype,
     Crop,
+    CvResize,
     Flip,
     Gray,
     Normalize,
@@ -16,6 +17,7 @@ from reorder.ir.ops import (
     ToFloat,
     ToImage,
     ToUint8Tensor,
+    TransformApply,
 )
 from reorder.ir.physical import PhysicalPlan, Segment, Stage
 from reorder.ir.spec import ImageSpec
@@ -25,6 +27,7 @@ __all__ = [
     "ConcreteOp",
     "ConvertDtype",
     "Crop",
+    "CvResize",
     "Flip",
     "Gray",
     "ImageSpec",
@@ -42,4 +45,5 @@ __all__ = [
     "ToFloat",
     "ToImage",
     "ToUint8Tensor",
+    "TransformApply",
 ]

@@ -85,6 +85,15 @@ class LogicalOp:
         return self.model.sample(self.transform, spec)
 
 
+def _public_settings(transform: Any) -> str:
+    settings = sorted(
+        (k, repr(v))
+        for k, v in vars(transform).items()
+        if not k.startswith("_") and k != "training"
+    )
+    return str(settings)
+
+
 @dataclass
 class LogicalPipeline:
     """The parsed user pipeline. `original` is the user's own callable, untouched."""
@@ -92,8 +101,29 @@ class LogicalPipeline:
     frontend: str
     original: Any
     ops: list[LogicalOp] = field(default_factory=list)
-    # RNG streams the frontend's transforms draw from (names in reorder.rng.STREAMS).
+    # Global RNG streams the frontend's transforms draw from (names in reorder.rng.STREAMS).
     rng_streams: tuple[str, ...] = ("torch", "python", "numpy")
+    # RNG objects the user's transforms own (albumentations' per-transform generators).
+    generators: tuple[Any, ...] = ()
+    # The reference loader its users read files with (a name in kernels.decode.LOADERS).
+    loader: str = "pil"
+    # None: `original(image)`; a name: `original(**{keyword: image})[keyword]`.
+    keyword: str | None = None
+    # Draws the frontend makes once per call before any op (albumentations' Compose coin).
+    prologue: Callable[[], None] | None = None
+    # A modelled transform's settings, for the fingerprint (default: its public attributes).
+    settings: Callable[[Any], str] | None = None
+
+    @property
+    def input_kind(self) -> str:
+        """The container the reference loader hands the first op."""
+        return "array" if self.loader == "cv2" else "pil"
+
+    def call(self, transform: Any, image: Any) -> Any:
+        """Call a user transform on an image with the frontend's call convention."""
+        if self.keyword is None:
+            return transform(image)
+        return transform(**{self.keyword: image})[self.keyword]
 
     def fingerprint(self) -> str:
         """Stable hash of the ops' classes and, for modelled ops, every public setting (a
@@ -104,12 +134,7 @@ class LogicalPipeline:
             cls = type(op.transform)
             line = f"{cls.__module__}.{cls.__qualname__}"
             if not op.opaque:
-                settings = sorted(
-                    (k, repr(v))
-                    for k, v in vars(op.transform).items()
-                    if not k.startswith("_") and k != "training"
-                )
-                line += f":{settings}"
+                line += f":{(self.settings or _public_settings)(op.transform)}"
             lines.append(line)
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 

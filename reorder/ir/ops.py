@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reorder.ir.spec import ImageSpec
 
@@ -221,3 +222,33 @@ def expanded_size(
         xs.append(cos_a * x + sin_a * y + off_x)
         ys.append(-sin_a * x + cos_a * y + off_y)
     return math.ceil(max(xs)) - math.floor(min(xs)), math.ceil(max(ys)) - math.floor(min(ys))
+
+
+@dataclass(frozen=True)
+class CvResize(ConcreteOp):
+    """OpenCV resample to width x height (albumentations' resizes; no antialiasing)."""
+
+    width: int
+    height: int
+    interpolation: int  # a cv2.INTER_* flag
+    geometric = True
+
+    def output_spec(self, spec: ImageSpec) -> ImageSpec:
+        return spec.with_size(self.width, self.height)
+
+
+@dataclass(frozen=True, eq=False)
+class TransformApply(ConcreteOp):
+    """The user's own transform applied with parameters it has already drawn.
+
+    For transforms whose parameters can be drawn from the size alone but whose pixel work
+    no faster kernel models: the plan still draws them in the user's order (they are not
+    barriers), and applies them where the original did, with the original's code.
+    """
+
+    transform: Any
+    params: dict[str, Any]
+    output: ImageSpec
+
+    def output_spec(self, spec: ImageSpec) -> ImageSpec:
+        return self.output

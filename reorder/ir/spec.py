@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Where an image lives: a PIL image, or a CHW torch tensor of uint8 or float values.
-KINDS = ("pil", "uint8_tensor", "float_tensor")
+# Where an image lives: a PIL image, a CHW torch tensor of uint8 or float values, or (for
+# albumentations) an HWC numpy array of uint8 or float values.
+KINDS = ("pil", "uint8_tensor", "float_tensor", "array", "float_array")
 
 
 @dataclass(frozen=True)

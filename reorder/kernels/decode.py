@@ -1,9 +1,11 @@
-"""Decoders from file bytes to RGB pixels, and the reference loader they must match.
+"""Decoders from file bytes to RGB pixels, and the reference loaders they must match.
 
-The reference is what `ImageFolder` does: `PIL.Image.open(path).convert("RGB")` (no EXIF
-rotation). libjpeg-turbo through simplejpeg decodes baseline/progressive YCbCr and
-grayscale JPEGs to the same bytes, faster, and can decode at 1/2, 1/4 or 1/8 size in the
-DCT domain. Other files and colour spaces go through PIL, exactly as the original.
+Two references, by frontend: for torchvision, what `ImageFolder` does:
+`PIL.Image.open(path).convert("RGB")` (no EXIF rotation); for albumentations, OpenCV's
+`cv2.imread` + `cvtColor(BGR2RGB)` (which applies EXIF orientation). libjpeg-turbo
+through simplejpeg decodes baseline/progressive YCbCr and grayscale JPEGs to the same
+bytes as both, faster, and can decode at 1/2, 1/4 or 1/8 size in the DCT domain. Other
+files and colour spaces, and for OpenCV rotated ones, go through the reference loader.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Callable
 
+import cv2
 import numpy as np
 import simplejpeg
 from PIL import Image
@@ -31,15 +35,54 @@ def pil_rgb_from_bytes(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of a JPEG simplejpeg decodes like Pillow, else None."""
+def cv2_rgb_from_bytes(data: bytes) -> np.ndarray:
+    """`cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)`, from the file's bytes.
+
+    `cv2.imread` returns None for a file it cannot read, and `cvtColor` then fails with an
+    assertion; this says what happened instead (the caller adds the path).
+    """
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("OpenCV cannot decode this file as an image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def cv2_rgb_loader(path: str | os.PathLike) -> np.ndarray:
+    """The albumentations reference loader: an RGB uint8 HWC array, EXIF-oriented."""
+    with open(path, "rb") as f:
+        return cv2_rgb_from_bytes(f.read())
+
+
+# name -> (path loader, bytes decoder): the reference a frontend's users load with.
+LOADERS: dict[str, tuple[Callable[..., object], Callable[[bytes], object]]] = {
+    "pil": (pil_rgb_loader, pil_rgb_from_bytes),
+    "cv2": (cv2_rgb_loader, cv2_rgb_from_bytes),
+}
+
+
+def _exif_rotated(data: bytes) -> bool:
+    """Whether the JPEG's EXIF orientation asks a viewer (and cv2.imread) to rotate it."""
+    if b"Exif" not in data[: 2**16]:
+        return False
+    try:
+        return Image.open(io.BytesIO(data)).getexif().get(0x0112, 1) not in (1, None)
+    except Exception:  # unreadable EXIF: let the reference loader decide
+        return True
+
+
+def jpeg_size(data: bytes, loader: str = "pil") -> tuple[int, int] | None:
+    """(width, height) of a JPEG simplejpeg decodes like the `loader`, else None."""
     if data[:3] != b"\xff\xd8\xff":
         return None
     try:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
         return None
-    return (width, height) if colorspace in _FAST_COLORSPACES else None
+    if colorspace not in _FAST_COLORSPACES:
+        return None
+    if loader == "cv2" and _exif_rotated(data):
+        return None
+    return width, height
 
 
 def decode_jpeg(data: bytes, size: tuple[int, int], factor: int = 1) -> np.ndarray:

@@ -1,9 +1,11 @@
-"""Reference kernel: each concrete op through torchvision's functional API.
+"""Reference kernel: each concrete op through the user's library, as the original runs it.
 
-This is what the user's own transforms call, so it is exact by construction and works on
-PIL images and tensors alike. `tv_tensors` (made by v2's `ToImage`) go through
-`transforms.v2.functional`, which keeps their type as v2 transforms do; on PIL images
-both APIs run the same Pillow code. Every faster kernel is measured against it.
+For torchvision ops: the functional API the user's transforms call, so it is exact by
+construction and works on PIL images and tensors alike. `tv_tensors` (made by v2's
+`ToImage`) go through `transforms.v2.functional`, which keeps their type as v2 transforms
+do; on PIL images both APIs run the same Pillow code. For albumentations ops: OpenCV's
+resize as albumentations calls it, or the transform's own `apply_with_params`. Every
+faster kernel is measured against it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import cv2
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import functional as F
@@ -21,6 +24,7 @@ from reorder.ir import (
     ConcreteOp,
     ConvertDtype,
     Crop,
+    CvResize,
     Flip,
     Gray,
     Normalize,
@@ -31,6 +35,7 @@ from reorder.ir import (
     ToFloat,
     ToImage,
     ToUint8Tensor,
+    TransformApply,
 )
 
 
@@ -62,6 +67,17 @@ def _dtype(name: str) -> torch.dtype:
     return getattr(torch, name)
 
 
+def _cv_resize(img: Any, op: CvResize) -> Any:
+    """albumentations' `resize`: OpenCV, and the input itself when the size is unchanged."""
+    if img.shape[:2] == (op.height, op.width):
+        return img
+    return cv2.resize(img, (op.width, op.height), interpolation=op.interpolation)
+
+
+def _own_apply(img: Any, op: TransformApply) -> Any:
+    return op.transform.apply_with_params(op.params, image=img)["image"]
+
+
 def _pad(img: Any, op: Pad) -> Any:
     fill = list(op.fill) if isinstance(op.fill, tuple) else op.fill
     return F.pad(img, [op.left, op.top, op.right, op.bottom], fill, op.mode)
@@ -85,6 +101,8 @@ APPLY: dict[type, Callable[[Any, Any], Any]] = {
     Normalize: lambda img, op: F.normalize(img, list(op.mean), list(op.std)),
     ColorAdjust: _color,
     Gray: lambda img, op: F.rgb_to_grayscale(img, op.channels),
+    CvResize: _cv_resize,
+    TransformApply: _own_apply,
 }
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resize, ToFloat
 from reorder.kernels import KERNELS, cv, lut, pil, reference
-from reorder.kernels.decode import decode_jpeg, pil_rgb_from_bytes
+from reorder.kernels.decode import cv2_rgb_from_bytes, decode_jpeg, pil_rgb_from_bytes
 from reorder.rng import preserved_rng
 from reorder.runtime import draw, reduced_decode_factor
 from reorder.samples import make_scene
@@ -48,7 +48,7 @@ class CostModel:
         self, plan: PhysicalPlan, pipeline: LogicalPipeline, specs: Sequence[ImageSpec]
     ) -> float:
         """Mean estimated milliseconds per image over `specs` (sizes of the samples)."""
-        with preserved_rng():
+        with preserved_rng(pipeline.generators):
             total = sum(self._estimate_one(plan, pipeline, spec) for spec in specs)
         return total / max(1, len(specs)) / 1e6
 
@@ -58,7 +58,7 @@ class CostModel:
         backend = plan.decode.option("backend")
         margin = plan.decode.option("margin", 0.0)
         source_px = spec.width * spec.height
-        container = "array" if backend == "simplejpeg" else "pil"
+        container = "pil" if backend == "pil" else "array"
         decode_factor = 1
         ns = 0.0
         for seg_pos, segment in enumerate(plan.segments):
@@ -73,7 +73,9 @@ class CostModel:
                 if seg_pos == 0 and pos == 0 and margin and backend == "simplejpeg":
                     factor = decode_factor = reduced_decode_factor(kernel, ops, in_spec, margin)
                 in_px = in_spec.width * in_spec.height / (factor * factor)
-                needs = "pil" if kernel.takes == "any" else kernel.takes
+                needs = kernel.takes
+                if needs == "any":  # the reference keeps the container the original has
+                    needs = "array" if in_spec.kind == "array" else "pil"
                 if container != "tensor" and needs != container:
                     ns += self.convert_ns * in_px
                 op_spec = in_spec
@@ -83,7 +85,7 @@ class CostModel:
                     touched += out_spec.width * out_spec.height
                     ns += self.kernel_ns[kernel.cost_key(op, op_spec)] * touched
                     op_spec, factor = out_spec, 1
-                    if out_spec.kind != "pil":
+                    if out_spec.kind not in ("pil", "array"):
                         container = "tensor"
                 if container != "tensor":
                     container = needs
@@ -101,7 +103,10 @@ def calibrated() -> CostModel:
     data = buffer.getvalue()
     img, px, spec = Image.fromarray(scene), width * height, ImageSpec(width, height)
     pil_ns = _ns_per_px(lambda: pil_rgb_from_bytes(data), px)
-    decode_ns = {("pil", f): pil_ns for f in _FACTORS}  # Pillow here never reduces
+    cv2_ns = _ns_per_px(lambda: cv2_rgb_from_bytes(data), px)
+    # The reference loaders never reduce.
+    loaders = (("pil", pil_ns), ("cv2", cv2_ns))
+    decode_ns = {(backend, f): ns for backend, ns in loaders for f in _FACTORS}
     for f in _FACTORS:
         decode_ns[("simplejpeg", f)] = _ns_per_px(
             lambda f=f: decode_jpeg(data, (width, height), f), px

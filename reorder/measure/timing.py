@@ -32,24 +32,26 @@ def time_interleaved(
     arguments: dict[str, Sequence[Any]],
     repeats: int,
     deadline: float | None = None,
+    generators: Sequence[Any] = (),
 ) -> dict[str, list[float]]:
     """Median seconds per sample for each call, repeats interleaved so drift hits all alike.
 
     `arguments[name]` holds that call's inputs, one per sample, in the same sample order.
     Stops early (after at least one timed round) at `deadline` (a perf_counter value).
+    `generators`: RNG objects the pipeline's transforms own, seeded with the global streams.
     """
     names = list(calls)
     times: dict[str, list[list[float]]] = {n: [[] for _ in arguments[n]] for n in names}
-    with one_thread(), preserved_rng():
+    with one_thread(), preserved_rng(generators):
         for name in names:  # warm-up: caches, lazy imports, tables
             for argument in arguments[name]:
-                seed_all(0)
+                seed_all(0, generators)
                 calls[name](argument)
         for round_index in range(repeats):
             order = names[round_index % len(names) :] + names[: round_index % len(names)]
             for name in order:
                 for sample, argument in enumerate(arguments[name]):
-                    seed_all(round_index * 7919 + sample)
+                    seed_all(round_index * 7919 + sample, generators)
                     start = time.perf_counter()
                     calls[name](argument)
                     times[name][sample].append(time.perf_counter() - start)

@@ -55,13 +55,15 @@ class Verification:
         return self.problem is None and psnr_ok and self.max_abs <= max_abs
 
 
-def run_coupled(fn: Callable[[Any], Any], argument: Any, seed: int) -> Outcome:
-    seed_all(seed)
+def run_coupled(
+    fn: Callable[[Any], Any], argument: Any, seed: int, generators: Sequence[Any] = ()
+) -> Outcome:
+    seed_all(seed, generators)
     try:
         output, error = fn(argument), None
     except Exception as exc:  # the contract compares exception classes
         output, error = None, type(exc)
-    return Outcome(output, error, rng_state())
+    return Outcome(output, error, rng_state(generators=generators))
 
 
 def digest(outcomes: Sequence[Outcome]) -> str:
@@ -70,17 +72,17 @@ def digest(outcomes: Sequence[Outcome]) -> str:
     for outcome in outcomes:
         if outcome.error is not None:
             h.update(outcome.error.__name__.encode())
-        elif isinstance(outcome.output, torch.Tensor):
-            h.update(outcome.output.detach().contiguous().numpy().tobytes())
+        elif isinstance(image := _image(outcome.output), torch.Tensor):
+            h.update(image.detach().contiguous().numpy().tobytes())
         else:
-            h.update(np.asarray(outcome.output).tobytes())
+            h.update(np.asarray(image).tobytes())
     return h.hexdigest()
 
 
 def output_units(pipeline: LogicalPipeline) -> tuple[float, ...]:
     """Per-channel factors from output values to 0..255 units (ops modelled so far)."""
-    spec = ImageSpec(4096, 4096)
-    with preserved_rng():
+    spec = ImageSpec(4096, 4096, kind=pipeline.input_kind)
+    with preserved_rng(pipeline.generators):
         for op in pipeline.ops:
             if op.opaque:
                 continue
@@ -106,7 +108,14 @@ def _as_array(value: Any, units: Sequence[float]) -> np.ndarray:
     return arr * np.asarray(units).reshape(shape)
 
 
+def _image(value: Any) -> Any:
+    """The image in an output: albumentations returns {"image": ..., other targets}."""
+    return value["image"] if isinstance(value, dict) else value
+
+
 def _structure(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _structure(v)) for k, v in sorted(value.items())))
     if isinstance(value, torch.Tensor):
         return ("tensor", tuple(value.shape), str(value.dtype))
     if isinstance(value, Image.Image):
@@ -131,7 +140,9 @@ def compare(
             problem = f"output {_structure(got.output)} differs from {_structure(ref.output)}"
             return Verification(0.0, math.inf, math.inf, count, problem)
         else:
-            diff = np.abs(_as_array(ref.output, units) - _as_array(got.output, units))
+            diff = np.abs(
+                _as_array(_image(ref.output), units) - _as_array(_image(got.output), units)
+            )
             mse = float(np.mean(diff**2)) if diff.size else 0.0
             worst_psnr = min(worst_psnr, 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf)
             max_abs = max(max_abs, float(diff.max()) if diff.size else 0.0)
