@@ -100,11 +100,10 @@ def _tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
 
 def to_container(img: Any, takes: str, kind: str = "pil") -> Any:
     """`img` as a kernel takes it; "any" (the reference) takes what the original had."""
-    if takes == "any":
-        takes = "array" if kind == "array" else "pil"
     if takes == "array" and isinstance(img, Image.Image):
         return np.asarray(img)
-    if takes == "pil" and isinstance(img, np.ndarray):
+    wants_pil = takes == "pil" or (takes == "any" and kind == "pil")
+    if wants_pil and isinstance(img, np.ndarray):
         return Image.fromarray(img)
     return img
 

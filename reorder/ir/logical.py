@@ -103,8 +103,9 @@ class LogicalPipeline:
     ops: list[LogicalOp] = field(default_factory=list)
     # Global RNG streams the frontend's transforms draw from (names in reorder.rng.STREAMS).
     rng_streams: tuple[str, ...] = ("torch", "python", "numpy")
-    # RNG objects the user's transforms own (albumentations' per-transform generators).
-    generators: tuple[Any, ...] = ()
+    # Finds the RNG objects the user's transforms own (albumentations' per-transform
+    # generators); a function, as the user may replace them (`set_random_seed`).
+    owned_generators: Callable[[], tuple[Any, ...]] | None = None
     # The reference loader its users read files with (a name in kernels.decode.LOADERS).
     loader: str = "pil"
     # None: `original(image)`; a name: `original(**{keyword: image})[keyword]`.
@@ -113,6 +114,10 @@ class LogicalPipeline:
     prologue: Callable[[], None] | None = None
     # A modelled transform's settings, for the fingerprint (default: its public attributes).
     settings: Callable[[Any], str] | None = None
+
+    @property
+    def generators(self) -> tuple[Any, ...]:
+        return self.owned_generators() if self.owned_generators is not None else ()
 
     @property
     def input_kind(self) -> str:

@@ -41,7 +41,7 @@ def cv2_rgb_from_bytes(data: bytes) -> np.ndarray:
     `cv2.imread` returns None for a file it cannot read, and `cvtColor` then fails with an
     assertion; this says what happened instead (the caller adds the path).
     """
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if bgr is None:
         raise ValueError("OpenCV cannot decode this file as an image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
