@@ -6,7 +6,7 @@ timed interleaved on the same images (warm-up, repeats, per-image medians), and 
 re-verified against the original on seeds the planner did not use. The floor is reading
 the file and decoding it at the smallest DCT scale that still covers the output: no plan
 that decodes the JPEG can be faster. Then the planning time for 16 images, and the
-targets of issue 2, each PASS or MISS.
+targets of issues 2 and 3, each PASS or MISS.
 
     python bench/run.py [--quick] [--out PATH]
 """
@@ -33,10 +33,11 @@ import torch
 
 import reorder
 from reorder.demo import CASES, DemoCase, case_paths
-from reorder.kernels.decode import decode_jpeg, jpeg_size, pil_rgb_loader
+from reorder.kernels.decode import decode_jpeg, jpeg_size
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES, Verification, compare, output_units, run_coupled
 from reorder.plan import library_versions
+from reorder.planner import reference_call
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_images"
@@ -48,11 +49,12 @@ VERIFY_SEEDS = (100, 101, 102)
 PLANNING_CASE = "eval, 4032x3024"
 PLANNING_IMAGES = 16
 PLANNING_LIMIT_S = 60.0
-# Issue 2's speedup targets: case name -> least plan speedup over the original.
+# Issues 2 and 3's speedup targets: case name -> least plan speedup over the original.
 SPEEDUP_TARGETS = {
     "eval, 4032x3024": 4.0,
     "resize->rotate, 384x512": 2.5,
     "train, 500x375": 1.3,
+    "eval (albumentations), 4032x3024": 3.0,
 }
 
 
@@ -121,9 +123,12 @@ def finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def output_short_side(transform: Callable[[Any], Any], path: str) -> int:
-    out = transform(pil_rgb_loader(path))
-    return min(out.shape[-2:]) if isinstance(out, torch.Tensor) else min(out.size)
+def output_short_side(original: Callable[[str], Any], path: str) -> int:
+    out = original(path)
+    out = out["image"] if isinstance(out, dict) else out
+    if isinstance(out, torch.Tensor):
+        return min(out.shape[-2:])
+    return min(out.shape[:2]) if isinstance(out, np.ndarray) else min(out.size)
 
 
 def floor_input(path: str, short_side: int) -> FloorInput:
@@ -143,11 +148,11 @@ def mean_ms(medians: Sequence[float]) -> float:
     return 1000.0 * statistics.fmean(medians)
 
 
-def verify(plan: reorder.Plan, transform: Any, paths: Sequence[str]) -> Verification:
+def verify(plan: reorder.Plan, paths: Sequence[str]) -> Verification:
     """The plan against the original on `paths`, with seeds the planner did not use."""
-    original = lambda p: transform(pil_rgb_loader(p))  # noqa: E731
-    references = [run_coupled(original, p, s) for p in paths for s in VERIFY_SEEDS]
-    outcomes = [run_coupled(plan, p, s) for p in paths for s in VERIFY_SEEDS]
+    original, generators = reference_call(plan.pipeline), plan.pipeline.generators
+    references = [run_coupled(original, p, s, generators) for p in paths for s in VERIFY_SEEDS]
+    outcomes = [run_coupled(plan, p, s, generators) for p in paths for s in VERIFY_SEEDS]
     return compare(references, outcomes, output_units(plan.pipeline))
 
 
@@ -158,14 +163,16 @@ def run_case(case: DemoCase, settings: Settings) -> CaseResult:
     plan = reorder.optimize(transform, paths, tolerance=TOLERANCE, progress=False)
     planning_s = time.perf_counter() - started
 
-    short_side = output_short_side(transform, paths[0])
+    original = reference_call(plan.pipeline)
+    short_side = output_short_side(original, paths[0])
     floors = [floor_input(p, short_side) for p in paths]
     medians = time_interleaved(
-        {"original": lambda p: transform(pil_rgb_loader(p)), "plan": plan, "floor": decode_floor},
+        {"original": original, "plan": plan, "floor": decode_floor},
         {"original": paths, "plan": paths, "floor": floors},
         settings.repeats,
+        generators=plan.pipeline.generators,
     )
-    verification = verify(plan, transform, paths)
+    verification = verify(plan, paths)
     chosen = plan.chosen
     return CaseResult(
         name=case.name,
@@ -262,7 +269,7 @@ def print_table(results: Sequence[CaseResult], checks: Sequence[Target]) -> None
         )
     print("\nms/image: mean over images of per-image medians. floor: read + decode at the DCT")
     print("scale shown (smallest covering the output). worst PSNR: re-verified on fresh seeds.")
-    print("\nTargets (issue 2):")
+    print("\nTargets (issues 2 and 3):")
     for t in checks:
         print(f"  {t.verdict}  {t.name}: {t.measured} (target {t.goal})")
 

@@ -29,12 +29,28 @@ def _normalize() -> list[Any]:
     return [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
 
 
+def _albumentations_eval() -> Any:
+    """The eval pipeline as an albumentations user writes it (OpenCV resize, no antialias)."""
+    import albumentations as A
+    from albumentations.pytorch import ToTensorV2
+
+    return A.Compose(
+        [
+            A.SmallestMaxSize(256),
+            A.CenterCrop(224, 224),
+            A.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+            ToTensorV2(),
+        ]
+    )
+
+
 CASES: tuple[DemoCase, ...] = (
     DemoCase(
         "eval, 4032x3024",
         lambda: T.Compose([T.Resize(256), T.CenterCrop(224), *_normalize()]),
         "photo_4032x3024",
     ),
+    DemoCase("eval (albumentations), 4032x3024", _albumentations_eval, "photo_4032x3024"),
     DemoCase(
         "eval, 1920x1080",
         lambda: T.Compose([T.Resize(256), T.CenterCrop(224), *_normalize()]),
@@ -53,6 +69,7 @@ CASES: tuple[DemoCase, ...] = (
         ),
         "frame_1920x1080",
     ),
+    DemoCase("eval (albumentations), 1920x1080", _albumentations_eval, "frame_1920x1080"),
     DemoCase(
         "train, 500x375",
         lambda: T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), *_normalize()]),
