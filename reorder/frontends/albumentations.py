@@ -22,8 +22,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from reorder.ir import ConcreteOp, CvResize, ImageSpec, LogicalOp, LogicalPipeline, OpModel
-from reorder.ir.ops import TransformApply
+from reorder.ir import (
+    ConcreteOp,
+    CvResize,
+    ImageSpec,
+    LogicalOp,
+    LogicalPipeline,
+    OpModel,
+    TransformApply,
+)
 
 Lowering = Callable[[Any, dict[str, Any], ImageSpec], list[ConcreteOp]]
 OutputSpec = Callable[[Any, dict[str, Any], ImageSpec], ImageSpec]
@@ -186,8 +193,8 @@ def _composition(t: Any) -> str | None:
 
 
 def _modelled(t: Any) -> bool:
-    if type(t) in _models():
-        return not (type(t).__name__ == "Normalize" and t.normalization != "standard")
+    if type(t) in _models():  # Normalize's per-image modes depend on the pixels
+        return getattr(t, "normalization", "standard") == "standard"
     if _composition(t) is not None:
         return all(_modelled(child) for child in t.transforms)
     return False
@@ -248,17 +255,17 @@ def draw_compose_coin(compose: Any) -> None:
     compose.py_random.random()
 
 
-def why_whole(transform: Any) -> str | None:
-    """Why a pipeline cannot be split into ops (it then runs whole, as one barrier)."""
+def _splittable(transform: Any) -> bool:
+    """Whether the pipeline's ops can be planned one by one; else it runs whole, as one
+    barrier (the decoder may still be faster)."""
     import albumentations as A
 
-    if type(transform) is not A.Compose:
-        return f"a top-level {type(transform).__name__} (only A.Compose is split into ops)"
-    if transform.p < 1:
-        return "Compose(p < 1) may skip every op at once"
-    if transform.processors or transform._additional_targets:
-        return "bbox/keypoint params or additional targets"
-    return None
+    return (
+        type(transform) is A.Compose  # not a subclass, not a bare transform or OneOf
+        and transform.p >= 1  # Compose(p < 1) may skip every op at once
+        and not transform.processors  # bbox/keypoint params check data between ops
+        and not transform._additional_targets
+    )
 
 
 def _refuse_extra_outputs(transform: Any) -> None:
@@ -283,7 +290,7 @@ def parse(transform: Any) -> LogicalPipeline:
         "keyword": "image",
         "settings": repr,
     }
-    if why_whole(transform) is not None:
+    if not _splittable(transform):
         whole = [LogicalOp(0, transform, None)]
         return LogicalPipeline("albumentations", transform, whole, **common)
     ops = [LogicalOp(i, t, _model(t)) for i, t in enumerate(transform.transforms)]
