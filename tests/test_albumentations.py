@@ -306,3 +306,15 @@ def test_exif_rotated_jpegs_are_decoded_as_opencv_does(image_dir):
         warnings.simplefilter("ignore")
         plan = reorder.optimize(pipeline, [path], tolerance="exact", progress=False)
     assert np.array_equal(plan(path)["image"], pipeline(image=cv2_rgb_loader(path))["image"])
+
+
+def test_plan_files_round_trip_and_refuse_another_pipeline(photos, tmp_path):
+    pipeline = _eval_pipeline(seed=0)
+    plan = reorder.optimize(pipeline, photos[:2], seeds=1, repeats=1, progress=False)
+    plan.save(tmp_path / "plan.json")
+    loaded = reorder.load(tmp_path / "plan.json", pipeline)
+    assert loaded.describe() == plan.describe()
+    assert torch.equal(loaded(photos[2])["image"], plan(photos[2])["image"])
+    other = A.Compose([A.SmallestMaxSize(72), A.CenterCrop(56, 56), A.Normalize(), ToTensorV2()])
+    with pytest.raises(reorder.plan.PlanFileError):
+        reorder.load(tmp_path / "plan.json", other)
