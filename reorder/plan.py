@@ -156,9 +156,7 @@ class Plan:
     def __call__(self, path: str | os.PathLike) -> Any:
         """The original's output for the image at `path`, read by the reference loader
         (for albumentations, its dict: `{"image": ...}`)."""
-        if self.pipeline.keyword is not None:
-            return self.transform(**{self.pipeline.keyword: LazyImage(path)})
-        return self.transform(LazyImage(path))
+        return self.pipeline.invoke(self.transform, LazyImage(path))
 
     @property
     def speedup(self) -> float:

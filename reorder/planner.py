@@ -85,9 +85,7 @@ def reference_call(pipeline: LogicalPipeline) -> Callable[[str], Any]:
     """The original on a path, as its users call it: the frontend's reference loader, then
     the transform (for albumentations, `original(image=...)`, which returns a dict)."""
     load = LOADERS[pipeline.loader][0]
-    if pipeline.keyword is None:
-        return lambda path: pipeline.original(load(path))
-    return lambda path: pipeline.original(**{pipeline.keyword: load(path)})
+    return lambda path: pipeline.invoke(pipeline.original, load(path))
 
 
 def candidate_call(
@@ -95,9 +93,7 @@ def candidate_call(
 ) -> Callable[[LazyImage], Any]:
     """A plan on a lazy image, with the same call convention and result as `reference_call`."""
     transform = PlanTransform(pipeline, plan)
-    if pipeline.keyword is None:
-        return transform
-    return lambda lazy: transform(**{pipeline.keyword: lazy})
+    return lambda lazy: pipeline.invoke(transform, lazy)
 
 
 def optimize(

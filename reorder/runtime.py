@@ -98,12 +98,17 @@ def _tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
     return ImageSpec(img.shape[-1], img.shape[-2], channels, kind, units[:1] * channels)
 
 
+def reads_pil(takes: str, kind: str) -> bool:
+    """Whether a kernel reads PIL images; "any" (the reference) reads what the original
+    had at that point (a PIL image for a "pil" spec, else an array or a tensor)."""
+    return takes == "pil" or (takes == "any" and kind == "pil")
+
+
 def to_container(img: Any, takes: str, kind: str = "pil") -> Any:
-    """`img` as a kernel takes it; "any" (the reference) takes what the original had."""
+    """`img` as a kernel reads it."""
     if takes == "array" and isinstance(img, Image.Image):
         return np.asarray(img)
-    wants_pil = takes == "pil" or (takes == "any" and kind == "pil")
-    if wants_pil and isinstance(img, np.ndarray):
+    if reads_pil(takes, kind) and isinstance(img, np.ndarray):
         return Image.fromarray(img)
     return img
 
@@ -167,13 +172,13 @@ class Executor:
             return pipeline.call(pipeline.original, image)
         if pipeline.prologue is not None:
             pipeline.prologue()
+        streams, generators = pipeline.rng_streams, pipeline.generators
         for segment in self.physical.segments:
             if segment.barrier is not None:
                 img, spec = self._materialize(img, spec)
                 img = pipeline.call(pipeline.ops[segment.barrier].transform, img)
                 spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
                 continue
-            streams, generators = pipeline.rng_streams, pipeline.generators
             state, segment_input = rng_state(streams, generators), img
             try:
                 drawn, spec_after = draw(self.pipeline, segment.ops, spec)

@@ -124,11 +124,17 @@ class LogicalPipeline:
         """The container the reference loader hands the first op."""
         return "array" if self.loader == "cv2" else "pil"
 
-    def call(self, transform: Any, image: Any) -> Any:
-        """Call a user transform on an image with the frontend's call convention."""
+    def invoke(self, transform: Any, image: Any) -> Any:
+        """Call a transform on an image with the frontend's call convention; its whole
+        output (for albumentations, the dict)."""
         if self.keyword is None:
             return transform(image)
-        return transform(**{self.keyword: image})[self.keyword]
+        return transform(**{self.keyword: image})
+
+    def call(self, transform: Any, image: Any) -> Any:
+        """Call a transform on an image with the frontend's call convention; the image."""
+        output = self.invoke(transform, image)
+        return output if self.keyword is None else output[self.keyword]
 
     def fingerprint(self) -> str:
         """Stable hash of the ops' classes and, for modelled ops, every public setting (a

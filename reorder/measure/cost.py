@@ -20,7 +20,7 @@ from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resi
 from reorder.kernels import KERNELS, cv, lut, pil, reference
 from reorder.kernels.decode import cv2_rgb_from_bytes, decode_jpeg, pil_rgb_from_bytes
 from reorder.rng import preserved_rng
-from reorder.runtime import draw, reduced_decode_factor
+from reorder.runtime import draw, reads_pil, reduced_decode_factor
 from reorder.samples import make_scene
 
 _FACTORS = (1, 2, 4, 8)
@@ -73,9 +73,7 @@ class CostModel:
                 if seg_pos == 0 and pos == 0 and margin and backend == "simplejpeg":
                     factor = decode_factor = reduced_decode_factor(kernel, ops, in_spec, margin)
                 in_px = in_spec.width * in_spec.height / (factor * factor)
-                needs = kernel.takes
-                if needs == "any":  # the reference keeps the container the original has
-                    needs = "array" if in_spec.kind == "array" else "pil"
+                needs = "pil" if reads_pil(kernel.takes, in_spec.kind) else "array"
                 if container != "tensor" and needs != container:
                     ns += self.convert_ns * in_px
                 op_spec = in_spec
