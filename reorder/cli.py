@@ -16,7 +16,13 @@ def _demo(args: argparse.Namespace) -> int:
     rows = []
     for case in CASES:
         paths = case_paths(case, folder, per_size=args.per_size)
-        plan = optimize(case.make_transform(), paths, tolerance=args.tolerance, progress=True)
+        plan = optimize(
+            case.make_transform(),
+            paths,
+            tolerance=args.tolerance,
+            loader=case.loader,
+            progress=True,
+        )
         report, chosen = plan.report, plan.chosen
         plan_ms = chosen.ms if chosen is not None else report.original_ms
         psnr = (
@@ -30,10 +36,10 @@ def _demo(args: argparse.Namespace) -> int:
         )
         print(plan)
     print("\nSummary (ms/image, one thread, measured while planning):")
-    print(f"{'case':<26}{'original':>10}{'plan':>10}{'speedup':>9}  {'worst error':<12} chosen")
+    print(f"{'case':<34}{'original':>10}{'plan':>10}{'speedup':>9}  {'worst error':<12} chosen")
     for name, original_ms, plan_ms, speedup, psnr, chosen in rows:
         print(
-            f"{name:<26}{original_ms:>10.2f}{plan_ms:>10.2f}{speedup:>8.2f}x  {psnr:<12} {chosen}"
+            f"{name:<34}{original_ms:>10.2f}{plan_ms:>10.2f}{speedup:>8.2f}x  {psnr:<12} {chosen}"
         )
     return 0
 

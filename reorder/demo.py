@@ -23,6 +23,7 @@ class DemoCase:
     name: str
     make_transform: Callable[[], Any]
     image_set: str  # a DEMO_SIZES name: the images this case runs on
+    loader: str | None = None  # what the original reads files with (optimize's `loader`)
 
 
 def _normalize() -> list[Any]:
@@ -44,6 +45,18 @@ def _albumentations_eval() -> Any:
     )
 
 
+def _v2_tensor_eval() -> Any:
+    """The eval pipeline as a v2 user writes it for uint8 tensors from torchvision.io."""
+    return v2.Compose(
+        [
+            v2.Resize(256),
+            v2.CenterCrop(224),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+
+
 CASES: tuple[DemoCase, ...] = (
     DemoCase(
         "eval, 4032x3024",
@@ -51,6 +64,9 @@ CASES: tuple[DemoCase, ...] = (
         "photo_4032x3024",
     ),
     DemoCase("eval (albumentations), 4032x3024", _albumentations_eval, "photo_4032x3024"),
+    DemoCase(
+        "eval (v2 on tensors), 4032x3024", _v2_tensor_eval, "photo_4032x3024", "torchvision.io"
+    ),
     DemoCase(
         "eval, 1920x1080",
         lambda: T.Compose([T.Resize(256), T.CenterCrop(224), *_normalize()]),

@@ -220,8 +220,9 @@ class PlanFileError(ValueError):
     """A plan file that cannot be used with this pipeline; the message says why."""
 
 
-def load(path: str | os.PathLike, transform: Any) -> Plan:
-    """Read a plan saved by `Plan.save` for the same pipeline `transform`.
+def load(path: str | os.PathLike, transform: Any, loader: str | None = None) -> Plan:
+    """Read a plan saved by `Plan.save` for the same pipeline `transform`, fed by the same
+    `loader` as when it was planned (see `reorder.optimize`).
 
     Only data is read (JSON; no pickle, no code). Raises `PlanFileError` for a file that
     is not a plan, a newer schema, another pipeline, or kernels this version lacks.
@@ -242,7 +243,7 @@ def load(path: str | os.PathLike, transform: Any) -> Plan:
     schema = data.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool) or schema > SCHEMA_VERSION:
         raise PlanFileError(f"{path}: plan schema {schema!r} is newer than this reorder reads")
-    pipeline = parse(transform)
+    pipeline = parse(transform, loader)
     if data.get("fingerprint") != pipeline.fingerprint():
         raise PlanFileError(
             f"{path}: this plan was made for a different pipeline "

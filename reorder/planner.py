@@ -101,6 +101,7 @@ def optimize(
     samples: str | os.PathLike | Iterable[str | os.PathLike],
     *,
     tolerance: str = "close",
+    loader: str | None = None,
     time_budget: float | None = None,
     seeds: int = 2,
     max_timed: int = 6,
@@ -110,16 +111,20 @@ def optimize(
     """Find the fastest plan equivalent to `transform` on `samples`, within `tolerance`.
 
     `samples`: image paths or a directory. `tolerance`: "exact", "close" (worst sample
-    >= 35 dB PSNR) or "fast" (>= 30 dB). `time_budget`: seconds for the whole search,
-    honoured by cutting timing repeats and candidates. Returns a `Plan`; if nothing is
-    both faster and equivalent, the plan runs the original pipeline and says why.
+    >= 35 dB PSNR) or "fast" (>= 30 dB). `loader`: how the original's images are read,
+    which decides what the plan must reproduce: "pil" (`ImageFolder`'s default, for
+    torchvision), "torchvision.io" (v2 pipelines on uint8 tensors from `decode_image`),
+    "cv2" (albumentations); the frontend's usual one when None. `time_budget`: seconds for
+    the whole search, honoured by cutting timing repeats and candidates. Returns a `Plan`;
+    if nothing is both faster and equivalent, the plan runs the original pipeline and says
+    why.
     """
     if tolerance not in TOLERANCES:
         raise ValueError(f"tolerance must be one of {sorted(TOLERANCES)}, not {tolerance!r}")
     started = time.perf_counter()
     deadline = started + time_budget if time_budget else None
     paths = sample_paths(samples)
-    pipeline = parse(transform)
+    pipeline = parse(transform, loader)
     original = reference_call(pipeline)
     ranked, estimates = _rank(pipeline, paths, tolerance)
     seed_list = list(range(seeds))

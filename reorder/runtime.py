@@ -85,17 +85,22 @@ def spec_of(img: Any, units: tuple[float, ...] = (1.0,)) -> ImageSpec | None:
     return None
 
 
-def _planned_array(img: Any) -> ImageSpec | None:
-    """Spec of an input array the plan runs on: what the reference loader makes (HxWx3)."""
-    if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3:
-        return spec_of(img) if img.shape[2] == 3 else None
-    return None
-
-
 def _tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
     kind = "uint8_tensor" if img.dtype == torch.uint8 else "float_tensor"
     channels = 1 if img.ndim == 2 else img.shape[-3]
     return ImageSpec(img.shape[-1], img.shape[-2], channels, kind, units[:1] * channels)
+
+
+def planned_input(img: Any, kind: str) -> ImageSpec | None:
+    """Spec of an input the plan runs on: what the reference loader makes (an RGB or L
+    PIL image, an HxWx3 uint8 array, a 3xHxW uint8 tensor), else None."""
+    if kind == "pil" and isinstance(img, Image.Image):
+        return spec_of(img)
+    if kind == "array" and isinstance(img, np.ndarray) and img.dtype == np.uint8:
+        return spec_of(img) if img.ndim == 3 and img.shape[2] == 3 else None
+    if kind == "uint8_tensor" and isinstance(img, torch.Tensor) and img.dtype == torch.uint8:
+        return _tensor_spec(img, (1.0,)) if img.ndim == 3 and img.shape[0] == 3 else None
+    return None
 
 
 def reads_pil(takes: str, kind: str) -> bool:
@@ -110,6 +115,8 @@ def to_container(img: Any, takes: str, kind: str = "pil") -> Any:
         return np.asarray(img)
     if reads_pil(takes, kind) and isinstance(img, np.ndarray):
         return Image.fromarray(img)
+    if takes == "any" and kind == "uint8_tensor" and isinstance(img, np.ndarray):
+        return torch.from_numpy(img).permute(2, 0, 1)  # CHW over HWC memory, as decode_image
     return img
 
 
@@ -156,19 +163,19 @@ class Executor:
     def __call__(self, image: Any) -> Any:
         pipeline, kind = self.pipeline, self.pipeline.input_kind
         if isinstance(image, LazyImage):
-            data = image.read()
+            data = self._read(image)
             size = jpeg_size(data, pipeline.loader) if self._fast_decode else None
             if size and pipeline.loader == "pil":
                 Image._decompression_bomb_check(size)  # Pillow's limit, as Image.open applies
             img: Any = _Source(data, size, pipeline.loader) if size else None
             if img is None:
                 img = LOADERS[pipeline.loader][1](data)
-            spec = ImageSpec(*size, kind=kind) if size else spec_of(img)
-        elif kind == "pil" and isinstance(image, Image.Image) and (spec := spec_of(image)):
+            spec = ImageSpec(*size, kind=kind) if size else planned_input(img, kind)
+            if spec is None:
+                return pipeline.call(pipeline.original, img)
+        elif (spec := planned_input(image, kind)) is not None:
             img = image
-        elif kind == "array" and (spec := _planned_array(image)) is not None:
-            img = image
-        else:  # tensors, other modes and shapes: exactly what the original does with them
+        else:  # other containers, modes and shapes: exactly what the original does with them
             return pipeline.call(pipeline.original, image)
         if pipeline.prologue is not None:
             pipeline.prologue()
@@ -197,6 +204,15 @@ class Executor:
         img, spec = self._materialize(img, spec)
         return img
 
+    def _read(self, image: LazyImage) -> bytes:
+        try:
+            return image.read()
+        except OSError:
+            # A missing or unreadable path: raise what the reference loader raises for it
+            # (torchvision.io's reader raises RuntimeError, not OSError).
+            LOADERS[self.pipeline.loader][0](image.path)
+            raise
+
     def _run_stage(self, stage: Stage, img: Any, drawn: Drawn, first: bool) -> Any:
         kernel = KERNELS[stage.kernel]
         ops = [op for i in stage.ops for op in drawn[i][1]]
@@ -216,4 +232,6 @@ class Executor:
             img = img.decode(1)[0]
         if spec.kind in ("pil", "array"):
             img = to_container(img, spec.kind)
+        elif spec.kind == "uint8_tensor":
+            img = to_container(img, "any", spec.kind)
         return img, spec

@@ -1,5 +1,5 @@
-"""The contract (DESIGN.md section 1), over random torchvision v1 and v2 pipelines, image
-sizes, formats and seeds.
+"""The contract (DESIGN.md section 1), over random torchvision v1 and v2 pipelines (v2 on
+PIL images and on uint8 tensors from torchvision.io), image sizes, formats and seeds.
 
 Every candidate the search can produce must make the same random decisions as the
 original and leave every RNG stream in the same state; candidates built from exact rules
@@ -19,7 +19,7 @@ from torchvision.transforms import v2
 import reorder
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
-from reorder.kernels.decode import pil_rgb_loader
+from reorder.kernels.decode import LOADERS
 from reorder.measure.verify import compare, output_units, run_coupled
 from reorder.plan import PlanTransform
 from reorder.rules import RULES
@@ -35,7 +35,9 @@ class CoinFlipBarrier:
     """A user's own op: opaque, and it draws from the torch RNG itself."""
 
     def __call__(self, img):
-        return img.transpose(0) if torch.rand(1) < 0.5 else img
+        if torch.rand(1) >= 0.5:
+            return img
+        return img.flip(-1) if isinstance(img, torch.Tensor) else img.transpose(0)
 
     def __repr__(self) -> str:
         return "CoinFlipBarrier()"
@@ -75,7 +77,32 @@ def ops_of(M):
         st.just(M.Lambda(lambda img: img)),
         st.builds(CoinFlipBarrier),
     )
+    if M is v2:
+        geometric = st.one_of(geometric, _v2_only(geometric, values))
     return geometric, values
+
+
+def _v2_only(geometric, values):
+    """v2's RandomAffine and containers (members drawn from the other ops, opaque ones too)."""
+    members = st.lists(st.one_of(geometric, values), min_size=1, max_size=3)
+    return st.one_of(
+        st.builds(
+            v2.RandomAffine,
+            st.sampled_from([0, 15, (-30, 30)]),
+            translate=st.sampled_from([None, (0.1, 0.2)]),
+            scale=st.sampled_from([None, (0.8, 1.2)]),
+            shear=st.sampled_from([None, 10, (-5, 5, -5, 5)]),
+            interpolation=st.sampled_from([IM.NEAREST, IM.BILINEAR]),
+            fill=st.sampled_from([0, 77]),
+        ),
+        st.builds(v2.RandomApply, members, p=st.sampled_from([0.0, 0.5, 1.0])),
+        st.builds(
+            lambda ts, weights: v2.RandomChoice(ts, p=weights[: len(ts)] if weights else None),
+            members,
+            st.sampled_from([None, [3.0, 1.0, 0.5]]),
+        ),
+        st.builds(v2.RandomOrder, members),
+    )
 
 
 V1_TAILS = [
@@ -94,6 +121,16 @@ V2_TAILS = [
 ]
 
 
+# A v2 pipeline fed uint8 CHW tensors (torchvision.io) has no PIL stage to convert.
+V2_TENSOR_TAILS = [
+    [],
+    [v2.ToDtype(torch.float32, scale=True)],
+    [v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)],
+    [v2.ToImage()],
+    [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5], [0.25])],
+]
+
+
 def pipelines_of(M, tails):
     geometric, values = ops_of(M)
     return st.builds(
@@ -103,28 +140,37 @@ def pipelines_of(M, tails):
     )
 
 
-pipelines = st.one_of(pipelines_of(T, V1_TAILS), pipelines_of(v2, V2_TAILS))
+# (pipeline, the loader its images come from)
+cases = st.one_of(
+    st.tuples(pipelines_of(T, V1_TAILS), st.just("pil")),
+    st.tuples(pipelines_of(v2, V2_TAILS), st.just("pil")),
+    st.tuples(pipelines_of(v2, V2_TENSOR_TAILS), st.just("torchvision.io")),
+)
 formats = st.sampled_from(["jpg", "jpg", "jpg", "png", "jpg-l", "png-rgba", "png-p"])
 
 
-def _outcomes(pipeline, path, seeds):
-    logical = parse(pipeline)
-    original = [run_coupled(lambda p: pipeline(pil_rgb_loader(p)), path, s) for s in seeds]
-    return logical, original
+def original_outcome(pipeline, loader, path, seed):
+    load = LOADERS[loader][0]
+    return run_coupled(lambda p: pipeline(load(p)), path, seed)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=120,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
-    pipeline=pipelines,
+    case=cases,
     width=st.integers(1, 260),
     height=st.integers(1, 260),
     fmt=formats,
     seed=st.integers(0, 2**16),
 )
-def test_every_candidate_keeps_the_random_decisions(image_dir, pipeline, width, height, fmt, seed):
+def test_every_candidate_keeps_the_random_decisions(image_dir, case, width, height, fmt, seed):
+    pipeline, loader = case
     path = write_image(image_dir, width, height, fmt, seed=seed % 7)
     seeds = [seed, seed + 1]
-    logical, original = _outcomes(pipeline, path, seeds)
+    logical = parse(pipeline, loader)
+    original = [original_outcome(pipeline, loader, path, s) for s in seeds]
     units = output_units(logical)
     for plan in enumerate_plans(logical, limit=40):
         run = PlanTransform(logical, plan)
@@ -135,21 +181,22 @@ def test_every_candidate_keeps_the_random_decisions(image_dir, pipeline, width, 
             assert verdict.within("exact"), (plan.rules, verdict)
 
 
-@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    pipeline=pipelines,
+    case=cases,
     sizes=st.lists(st.tuples(st.integers(24, 400), st.integers(24, 400)), min_size=3, max_size=3),
     tolerance=st.sampled_from(["exact", "close", "fast"]),
 )
-def test_chosen_plan_holds_on_unseen_images_and_seeds(image_dir, pipeline, sizes, tolerance):
+def test_chosen_plan_holds_on_unseen_images_and_seeds(image_dir, case, sizes, tolerance):
+    pipeline, loader = case
     paths = [write_image(image_dir, w, h, "jpg", seed=i) for i, (w, h) in enumerate(sizes)]
     plan = reorder.optimize(
-        pipeline, paths[:1], tolerance=tolerance, seeds=1, repeats=1, progress=False
+        pipeline, paths[:1], tolerance=tolerance, loader=loader, seeds=1, repeats=1, progress=False
     )
     logical = plan.pipeline
     for path in paths[1:]:
         seeds = [101, 202]
-        original = [run_coupled(lambda p: pipeline(pil_rgb_loader(p)), path, s) for s in seeds]
+        original = [original_outcome(pipeline, loader, path, s) for s in seeds]
         got = [run_coupled(plan, path, s) for s in seeds]
         verdict = compare(original, got, output_units(logical))
         assert verdict.problem is None, verdict

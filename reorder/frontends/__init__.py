@@ -10,10 +10,19 @@ from reorder.ir import LogicalPipeline
 FRONTENDS = (torchvision_v2, torchvision_v1, albumentations)
 
 
-def parse(transform: Any) -> LogicalPipeline:
+def parse(transform: Any, loader: str | None = None) -> LogicalPipeline:
+    """The logical pipeline of `transform`, fed by `loader` (a name in each frontend's
+    `LOADER_NAMES`; the first, the library's usual reader, when None)."""
     for frontend in FRONTENDS:
         if frontend.accepts(transform):
-            return frontend.parse(transform)
+            pipeline = frontend.parse(transform)
+            if loader is not None and loader not in frontend.LOADER_NAMES:
+                raise ValueError(
+                    f"loader={loader!r} is not available for {pipeline.frontend} pipelines; "
+                    f"choose one of {list(frontend.LOADER_NAMES)}"
+                )
+            pipeline.loader = loader or frontend.LOADER_NAMES[0]
+            return pipeline
     raise TypeError(
         f"reorder cannot read a pipeline of type {type(transform).__module__}."
         f"{type(transform).__qualname__}; pass a torchvision.transforms (v1 or v2) Compose "

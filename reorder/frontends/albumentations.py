@@ -280,13 +280,16 @@ def _refuse_extra_outputs(transform: Any) -> None:
         )
 
 
+# albumentations users read files with OpenCV (kernels.decode.LOADERS).
+LOADER_NAMES = ("cv2",)
+
+
 def parse(transform: Any) -> LogicalPipeline:
     _refuse_extra_outputs(transform)
     # Looked up per call: `set_random_seed` (e.g. in a worker_init_fn) replaces them.
     common: dict[str, Any] = {
         "rng_streams": (),
         "owned_generators": partial(generators, transform),
-        "loader": "cv2",
         "keyword": "image",
         "settings": repr,
     }

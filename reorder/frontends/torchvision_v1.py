@@ -232,6 +232,11 @@ def build_pipeline(
     return LogicalPipeline(frontend, transform, ops, rng_streams=("torch",))
 
 
+# The readers a v1 user feeds this pipeline from (kernels.decode.LOADERS); the first is
+# ImageFolder's default.
+LOADER_NAMES = ("pil",)
+
+
 def parse(transform: Any) -> LogicalPipeline:
     return build_pipeline(transform, T.Compose, _modelled, "torchvision")
 

@@ -4,12 +4,18 @@ v2 transforms already separate drawing from applying: `make_params(flat_inputs)`
 `transform(inpt, params)` applies. Each sampler here draws exactly what the transform's
 `forward` draws: the p-coin of the random-apply ones (`torch.rand(1) >= p` skips), then
 `make_params` on a size-only stand-in. On PIL images v2 runs the same Pillow code as v1,
-so the params lower to the same concrete ops. Unlisted classes (RandomApply, RandomChoice,
-RandomOrder, RandomAffine, ...) and subclasses are opaque barriers for now.
+so the params lower to the same concrete ops. On tensors (from `torchvision.io`, or after
+`ToImage`) v2 has kernels of its own: a resize lowers to `TensorResize`, crops and flips
+(plain indexing) to `Crop` and `Flip`, and every other op to its own
+`transform(inpt, params)` with the drawn params (`TransformApply`), exact by construction.
+`RandomApply`, `RandomChoice` and `RandomOrder` draw their coin, choice or order as their
+`forward` does, then their members' params; they are modelled when every member is.
+Unlisted classes and subclasses are opaque barriers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -40,9 +46,13 @@ from reorder.ir import (
     Pad,
     Resize,
     Rotate,
+    TensorResize,
     ToDtype,
     ToImage,
+    TransformApply,
 )
+
+_TENSOR_KINDS = ("uint8_tensor", "float_tensor")
 
 
 def _params(t: Any, spec: ImageSpec) -> dict[str, Any]:
@@ -59,13 +69,32 @@ def _pil_fill(t: Any) -> Any:
     return tuple(fill) if isinstance(fill, list) else fill
 
 
+def _own_on_tensors(
+    t: Any, params: dict[str, Any], ops: list[ConcreteOp], spec: ImageSpec
+) -> list[ConcreteOp]:
+    """`ops` on a PIL image; on a tensor, the transform's own kernel with `params`."""
+    if spec.kind not in _TENSOR_KINDS or not ops:
+        return ops
+    output = spec
+    for op in ops:
+        output = op.output_spec(output)
+    return [TransformApply(t, params, output)]
+
+
+def _resize_op(width: int, height: int, t: Any, spec: ImageSpec) -> ConcreteOp:
+    interpolation = _interpolation(t.interpolation)
+    if spec.kind in _TENSOR_KINDS:
+        return TensorResize(width, height, interpolation, t.antialias)
+    return Resize(width, height, interpolation, t.antialias)
+
+
 def _resize(t: v2.Resize, spec: ImageSpec) -> list[ConcreteOp]:
     height, width = F._compute_resized_output_size(
         (spec.height, spec.width), t.size, t.max_size, allow_size_none=True
     )
     if (width, height) == spec.size:
         return []
-    return [Resize(width, height, _interpolation(t.interpolation), t.antialias)]
+    return [_resize_op(width, height, t, spec)]
 
 
 def _center_crop(t: v2.CenterCrop, spec: ImageSpec) -> list[ConcreteOp]:
@@ -79,7 +108,7 @@ def _random_crop(t: v2.RandomCrop, spec: ImageSpec) -> list[ConcreteOp]:
         ops.append(Pad(*padding_ltrb(params["padding"]), fill=_pil_fill(t), mode=t.padding_mode))
     if params["needs_crop"]:
         ops.append(Crop(params["left"], params["top"], params["width"], params["height"]))
-    return ops
+    return _own_on_tensors(t, params, ops, spec) if params["needs_pad"] else ops
 
 
 def _random_resized_crop(t: v2.RandomResizedCrop, spec: ImageSpec) -> list[ConcreteOp]:
@@ -87,7 +116,7 @@ def _random_resized_crop(t: v2.RandomResizedCrop, spec: ImageSpec) -> list[Concr
     ops: list[ConcreteOp] = [Crop(params["left"], params["top"], params["width"], params["height"])]
     out_h, out_w = t.size
     if (out_w, out_h) != (params["width"], params["height"]):
-        ops.append(Resize(out_w, out_h, _interpolation(t.interpolation), t.antialias))
+        ops.append(_resize_op(out_w, out_h, t, ops[0].output_spec(spec)))
     return ops
 
 
@@ -100,37 +129,39 @@ def _vflip(t: v2.RandomVerticalFlip, spec: ImageSpec) -> list[ConcreteOp]:
 
 
 def _random_rotation(t: v2.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
-    angle = _params(t, spec)["angle"]
+    params = _params(t, spec)
     center = tuple(float(c) for c in t.center) if t.center is not None else None
-    return [Rotate(angle, _interpolation(t.interpolation), bool(t.expand), center, _pil_fill(t))]
+    interpolation = _interpolation(t.interpolation)
+    rotate = Rotate(params["angle"], interpolation, bool(t.expand), center, _pil_fill(t))
+    return _own_on_tensors(t, params, [rotate], spec)
+
+
+def _random_affine(t: v2.RandomAffine, spec: ImageSpec) -> list[ConcreteOp]:
+    # No kernel models an affine warp yet: v2 applies it, on PIL images and tensors alike.
+    return [TransformApply(t, _params(t, spec), spec)]
 
 
 def _pad(t: v2.Pad, spec: ImageSpec) -> list[ConcreteOp]:
-    return [Pad(*padding_ltrb(t.padding), fill=_pil_fill(t), mode=t.padding_mode)]
+    pad = Pad(*padding_ltrb(t.padding), fill=_pil_fill(t), mode=t.padding_mode)
+    return _own_on_tensors(t, _params(t, spec), [pad], spec)
 
 
 def _color_jitter(t: v2.ColorJitter, spec: ImageSpec) -> list[ConcreteOp]:
     p = _params(t, spec)
     order = tuple(int(i) for i in p["fn_idx"])
-    return [
-        ColorAdjust(
-            order,
-            p["brightness_factor"],
-            p["contrast_factor"],
-            p["saturation_factor"],
-            p["hue_factor"],
-        )
-    ]
+    factors = (p["brightness_factor"], p["contrast_factor"], p["saturation_factor"])
+    return _own_on_tensors(t, p, [ColorAdjust(order, *factors, p["hue_factor"])], spec)
 
 
 def _grayscale(t: v2.Grayscale, spec: ImageSpec) -> list[ConcreteOp]:
-    return [Gray(t.num_output_channels)]
+    return _own_on_tensors(t, _params(t, spec), [Gray(t.num_output_channels)], spec)
 
 
 def _random_grayscale(t: v2.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]:
     if not _applies(t):
         return []
-    return [Gray(_params(t, spec)["num_input_channels"])]
+    params = _params(t, spec)
+    return _own_on_tensors(t, params, [Gray(params["num_input_channels"])], spec)
 
 
 def _to_image(t: v2.ToImage, spec: ImageSpec) -> list[ConcreteOp]:
@@ -147,6 +178,51 @@ def _normalize(t: v2.Normalize, spec: ImageSpec) -> list[ConcreteOp]:
     return [Normalize(tuple(map(float, t.mean)), tuple(map(float, t.std)))]
 
 
+# -- containers: their own draw, then their members' ------------------------------------
+
+
+def _members(transforms: Sequence[Any], spec: ImageSpec) -> list[ConcreteOp]:
+    ops: list[ConcreteOp] = []
+    for t in transforms:
+        model = _modelled(t)
+        assert model is not None, "containers are modelled only when every member is"
+        for op in model.sample(t, spec):
+            ops.append(op)
+            spec = op.output_spec(spec)
+    return ops
+
+
+def _random_apply(t: v2.RandomApply, spec: ImageSpec) -> list[ConcreteOp]:
+    if torch.rand(1) >= t.p:
+        return []
+    return _members(t.transforms, spec)
+
+
+def _random_choice(t: v2.RandomChoice, spec: ImageSpec) -> list[ConcreteOp]:
+    index = int(torch.multinomial(torch.tensor(t.p), 1))
+    return _members([t.transforms[index]], spec)
+
+
+def _random_order(t: v2.RandomOrder, spec: ImageSpec) -> list[ConcreteOp]:
+    order = [int(i) for i in torch.randperm(len(t.transforms))]
+    return _members([t.transforms[i] for i in order], spec)
+
+
+def _traits(t: Any) -> frozenset[str]:
+    model = _modelled(t)
+    assert model is not None
+    return model.traits | (model.traits_of(t) if model.traits_of is not None else frozenset())
+
+
+def _container_traits(t: Any) -> frozenset[str]:
+    """What holds whichever members run: only value-only facts shared by all of them
+    (a rule fusing geometry must see each op, so geometry in a container stays put)."""
+    members = [_traits(m) for m in t.transforms]
+    shared = {trait for trait in ("pointwise", "per_value") if all(trait in m for m in members)}
+    fills = {"fills"} if any("fills" in m for m in members) else set()
+    return frozenset(shared | fills)
+
+
 MODELS: dict[type, OpModel] = {
     v2.Resize: OpModel("Resize", _resize, frozenset({"axis_aligned", "resample", "scales"})),
     v2.CenterCrop: OpModel("CenterCrop", _center_crop, frozenset({"axis_aligned", "fills"})),
@@ -157,6 +233,7 @@ MODELS: dict[type, OpModel] = {
     v2.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, frozenset({"axis_aligned"})),
     v2.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, frozenset({"axis_aligned"})),
     v2.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
+    v2.RandomAffine: OpModel("RandomAffine", _random_affine, frozenset({"fills"})),
     v2.Pad: OpModel("Pad", _pad, traits_of=pad_traits),
     v2.ColorJitter: OpModel("ColorJitter", _color_jitter, frozenset({"pointwise"})),
     v2.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"pointwise"})),
@@ -164,13 +241,25 @@ MODELS: dict[type, OpModel] = {
     v2.ToImage: OpModel("ToImage", _to_image, frozenset({"to_tensor", "per_value"})),
     v2.ToDtype: OpModel("ToDtype", _to_dtype, frozenset({"per_value"})),
     v2.Normalize: OpModel("Normalize", _normalize, frozenset({"normalize", "per_value"})),
+    v2.RandomApply: OpModel("RandomApply", _random_apply, traits_of=_container_traits),
+    v2.RandomChoice: OpModel("RandomChoice", _random_choice, traits_of=_container_traits),
+    v2.RandomOrder: OpModel("RandomOrder", _random_order, traits_of=_container_traits),
 }
+_CONTAINERS = (v2.RandomApply, v2.RandomChoice, v2.RandomOrder)
 
 
 def _modelled(t: Any) -> OpModel | None:
     if isinstance(t, v2.ToDtype) and not isinstance(t.dtype, torch.dtype):
         return None  # a per-type dtype dict: leave it to v2
-    return MODELS.get(type(t))  # exact type: a subclass may override transform
+    model = MODELS.get(type(t))  # exact type: a subclass may override transform
+    if type(t) in _CONTAINERS and not all(_modelled(m) is not None for m in t.transforms):
+        return None
+    return model
+
+
+# The readers a v2 user feeds this pipeline from (kernels.decode.LOADERS): ImageFolder's PIL
+# loader by default, or torchvision.io's decoder to uint8 tensors.
+LOADER_NAMES = ("pil", "torchvision.io")
 
 
 def parse(transform: Any) -> LogicalPipeline:

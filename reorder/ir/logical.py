@@ -94,6 +94,10 @@ def _public_settings(transform: Any) -> str:
     return str(settings)
 
 
+# The container each reference loader (kernels.decode.LOADERS) hands the first op.
+LOADER_KINDS = {"pil": "pil", "cv2": "array", "torchvision.io": "uint8_tensor"}
+
+
 @dataclass
 class LogicalPipeline:
     """The parsed user pipeline. `original` is the user's own callable, untouched."""
@@ -122,7 +126,7 @@ class LogicalPipeline:
     @property
     def input_kind(self) -> str:
         """The container the reference loader hands the first op."""
-        return "array" if self.loader == "cv2" else "pil"
+        return LOADER_KINDS[self.loader]
 
     def invoke(self, transform: Any, image: Any) -> Any:
         """Call a transform on an image with the frontend's call convention; its whole
@@ -140,7 +144,7 @@ class LogicalPipeline:
         """Stable hash of the ops' classes and, for modelled ops, every public setting (a
         repr may omit some, like RandomCrop's padding_mode). Opaque ops are called as
         written, so only their class counts (their repr may hold a memory address)."""
-        lines = [self.frontend]
+        lines = [f"{self.frontend}:{self.loader}"]
         for op in self.ops:
             cls = type(op.transform)
             line = f"{cls.__module__}.{cls.__qualname__}"

@@ -41,6 +41,21 @@ class Resize(ConcreteOp):
 
 
 @dataclass(frozen=True)
+class TensorResize(ConcreteOp):
+    """torchvision v2's resize of a tensor image: on CPU it resamples uint8 natively (no
+    float round trip) for bilinear and bicubic, so it differs from v1's on tensors."""
+
+    width: int
+    height: int
+    interpolation: str = "bilinear"
+    antialias: bool | None = True
+    geometric = True
+
+    def output_spec(self, spec: ImageSpec) -> ImageSpec:
+        return spec.with_size(self.width, self.height)
+
+
+@dataclass(frozen=True)
 class Crop(ConcreteOp):
     """Integer crop; parts outside the image read as zeros (as PIL and torchvision do)."""
 
@@ -239,7 +254,8 @@ class CvResize(ConcreteOp):
 
 @dataclass(frozen=True, eq=False)
 class TransformApply(ConcreteOp):
-    """The user's own transform applied with parameters it has already drawn.
+    """The user's own transform applied with parameters it has already drawn (its
+    `apply_with_params` for albumentations, its `transform(inpt, params)` for v2).
 
     For transforms whose parameters can be drawn from the size alone but whose pixel work
     no faster kernel models: the plan still draws them in the user's order (they are not

@@ -1,11 +1,13 @@
 """Decoders from file bytes to RGB pixels, and the reference loaders they must match.
 
-Two references, by frontend: for torchvision, what `ImageFolder` does:
-`PIL.Image.open(path).convert("RGB")` (no EXIF rotation); for albumentations, OpenCV's
-`cv2.imread` + `cvtColor(BGR2RGB)` (which applies EXIF orientation). libjpeg-turbo
-through simplejpeg decodes baseline/progressive YCbCr and grayscale JPEGs to the same
-bytes as both, faster, and can decode at 1/2, 1/4 or 1/8 size in the DCT domain. Other
-files and colour spaces, and for OpenCV rotated ones, go through the reference loader.
+Three references: for torchvision, what `ImageFolder` does:
+`PIL.Image.open(path).convert("RGB")` (no EXIF rotation), or, for v2 pipelines on tensors,
+`torchvision.io.decode_image(read_file(path), mode=RGB)` (a uint8 CHW tensor, no EXIF
+rotation); for albumentations, OpenCV's `cv2.imread` + `cvtColor(BGR2RGB)` (which applies
+EXIF orientation). libjpeg-turbo through simplejpeg decodes baseline/progressive YCbCr and
+grayscale JPEGs to the same bytes as all three, faster, and can decode at 1/2, 1/4 or 1/8
+size in the DCT domain. Other files and colour spaces, and for OpenCV rotated ones, go
+through the reference loader.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import simplejpeg
+import torch
 from PIL import Image
+from torchvision.io import ImageReadMode, decode_image, read_file
 
 # Colour spaces libjpeg-turbo converts to RGB exactly as Pillow does.
 _FAST_COLORSPACES = ("YCbCr", "Gray")
@@ -53,10 +57,23 @@ def cv2_rgb_loader(path: str | os.PathLike) -> np.ndarray:
         return cv2_rgb_from_bytes(f.read())
 
 
+def tensor_rgb_loader(path: str | os.PathLike) -> torch.Tensor:
+    """`torchvision.io.decode_image(read_file(path), mode=RGB)`: uint8 CHW, as v2 users read."""
+    return decode_image(read_file(os.fspath(path)), mode=ImageReadMode.RGB)
+
+
+def tensor_rgb_from_bytes(data: bytes) -> torch.Tensor:
+    if not data:  # what read_file raises for an empty file
+        raise RuntimeError("read_file: expected a non empty file")
+    encoded = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    return decode_image(encoded, mode=ImageReadMode.RGB)
+
+
 # name -> (path loader, bytes decoder): the reference a frontend's users load with.
 LOADERS: dict[str, tuple[Callable[..., object], Callable[[bytes], object]]] = {
     "pil": (pil_rgb_loader, pil_rgb_from_bytes),
     "cv2": (cv2_rgb_loader, cv2_rgb_from_bytes),
+    "torchvision.io": (tensor_rgb_loader, tensor_rgb_from_bytes),
 }
 
 

@@ -3,9 +3,10 @@
 For torchvision ops: the functional API the user's transforms call, so it is exact by
 construction and works on PIL images and tensors alike. `tv_tensors` (made by v2's
 `ToImage`) go through `transforms.v2.functional`, which keeps their type as v2 transforms
-do; on PIL images both APIs run the same Pillow code. For albumentations ops: OpenCV's
-resize as albumentations calls it, or the transform's own `apply_with_params`. Every
-faster kernel is measured against it.
+do; on PIL images both APIs run the same Pillow code. v2's tensor resize is an op of its
+own (`TensorResize`). For transforms applied with their drawn params (`TransformApply`):
+albumentations' `apply_with_params`, v2's `transform(inpt, params)`. For albumentations'
+resizes: OpenCV's, as albumentations calls it. Every faster kernel is measured against it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import cv2
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import functional as F
+from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F2
 
 from reorder.ir import (
@@ -31,6 +33,7 @@ from reorder.ir import (
     Pad,
     Resize,
     Rotate,
+    TensorResize,
     ToDtype,
     ToFloat,
     ToImage,
@@ -75,6 +78,8 @@ def _cv_resize(img: Any, op: CvResize) -> Any:
 
 
 def _own_apply(img: Any, op: TransformApply) -> Any:
+    if isinstance(op.transform, v2.Transform):
+        return op.transform.transform(img, op.params)
     return op.transform.apply_with_params(op.params, image=img)["image"]
 
 
@@ -101,17 +106,20 @@ APPLY: dict[type, Callable[[Any, Any], Any]] = {
     Normalize: lambda img, op: F.normalize(img, list(op.mean), list(op.std)),
     ColorAdjust: _color,
     Gray: lambda img, op: F.rgb_to_grayscale(img, op.channels),
+    TensorResize: lambda img, op: F2.resize(
+        img, [op.height, op.width], F.InterpolationMode(op.interpolation), antialias=op.antialias
+    ),
     CvResize: _cv_resize,
     TransformApply: _own_apply,
 }
 
 
+# Same values as APPLY on tensors; these keep a tv_tensors.Image an Image.
 APPLY_V2: dict[type, Callable[[Any, Any], Any]] = {
     **APPLY,
     Normalize: lambda img, op: F2.normalize(img, list(op.mean), list(op.std)),
-    Resize: lambda img, op: F2.resize(
-        img, [op.height, op.width], F.InterpolationMode(op.interpolation), antialias=op.antialias
-    ),
+    Crop: lambda img, op: F2.crop(img, op.top, op.left, op.height, op.width),
+    Flip: lambda img, op: F2.horizontal_flip(img) if op.horizontal else F2.vertical_flip(img),
 }
 
 

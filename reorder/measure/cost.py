@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +19,12 @@ from PIL import Image
 
 from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resize, ToFloat
 from reorder.kernels import KERNELS, cv, lut, pil, reference
-from reorder.kernels.decode import cv2_rgb_from_bytes, decode_jpeg, pil_rgb_from_bytes
+from reorder.kernels.decode import (
+    cv2_rgb_from_bytes,
+    decode_jpeg,
+    pil_rgb_from_bytes,
+    tensor_rgb_from_bytes,
+)
 from reorder.rng import preserved_rng
 from reorder.runtime import draw, reads_pil, reduced_decode_factor
 from reorder.samples import make_scene
@@ -102,8 +108,11 @@ def calibrated() -> CostModel:
     img, px, spec = Image.fromarray(scene), width * height, ImageSpec(width, height)
     pil_ns = _ns_per_px(lambda: pil_rgb_from_bytes(data), px)
     cv2_ns = _ns_per_px(lambda: cv2_rgb_from_bytes(data), px)
+    with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders; not ours to say
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tensor_ns = _ns_per_px(lambda: tensor_rgb_from_bytes(data), px)
     # The reference loaders never reduce.
-    loaders = (("pil", pil_ns), ("cv2", cv2_ns))
+    loaders = (("pil", pil_ns), ("cv2", cv2_ns), ("torchvision.io", tensor_ns))
     decode_ns = {(backend, f): ns for backend, ns in loaders for f in _FACTORS}
     for f in _FACTORS:
         decode_ns[("simplejpeg", f)] = _ns_per_px(

@@ -117,7 +117,7 @@ def _structure(value: Any) -> tuple[Any, ...]:
     if isinstance(value, dict):
         return ("dict", tuple((k, _structure(v)) for k, v in sorted(value.items())))
     if isinstance(value, torch.Tensor):
-        return ("tensor", tuple(value.shape), str(value.dtype))
+        return (type(value).__name__, tuple(value.shape), str(value.dtype))  # Image or Tensor
     if isinstance(value, Image.Image):
         return ("pil", value.size, value.mode)
     if isinstance(value, np.ndarray):

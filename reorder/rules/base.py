@@ -34,6 +34,12 @@ def all_have(stage: Stage, pipeline: LogicalPipeline, trait: str) -> bool:
     return bool(stage.ops) and all(trait in t for t in stage_traits(stage, pipeline))
 
 
+def starts_from_pil(pipeline: LogicalPipeline) -> bool:
+    """The PIL, OpenCV and table kernels reproduce torchvision's PIL arithmetic (and read
+    HWC pixels); a pipeline fed tensors runs v2's tensor kernels, which they do not match."""
+    return pipeline.input_kind == "pil"
+
+
 def modelled_segments(plan: PhysicalPlan) -> Iterator[tuple[int, list[Stage]]]:
     for index, segment in enumerate(plan.segments):
         if segment.barrier is None:

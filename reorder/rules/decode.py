@@ -9,7 +9,7 @@ from reorder.rules.base import Rule, has
 
 
 def _fast_decoder(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
-    if plan.decode.option("backend") in ("pil", "cv2"):
+    if plan.decode.option("backend") != "simplejpeg":  # a reference loader
         yield plan.replace_decode(
             plan.decode.with_options(backend="simplejpeg"), "fast_jpeg_decode"
         )
@@ -18,9 +18,9 @@ def _fast_decoder(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[Phy
 FAST_JPEG_DECODE = Rule(
     "fast_jpeg_decode",
     "exact",
-    "libjpeg-turbo via simplejpeg (same IDCT and upsampling as Pillow and OpenCV) gives the "
-    "same bytes for YCbCr and grayscale JPEGs; anything else (and, for OpenCV, an EXIF-rotated "
-    "file) is still decoded by the reference loader",
+    "libjpeg-turbo via simplejpeg (same IDCT and upsampling as Pillow, OpenCV and "
+    "torchvision.io) gives the same bytes for YCbCr and grayscale JPEGs; anything else (and, "
+    "for OpenCV, an EXIF-rotated file) is still decoded by the reference loader",
     _fast_decoder,
 )
 

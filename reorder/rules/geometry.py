@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
-from reorder.rules.base import Rule, all_have, convert_stages, has, modelled_segments, single
+from reorder.rules.base import (
+    Rule,
+    all_have,
+    convert_stages,
+    has,
+    modelled_segments,
+    single,
+    starts_from_pil,
+)
 
 _SEQUENTIAL = ("reference", "cv")
 
@@ -36,6 +44,8 @@ def _box_runs(stages: list[Stage], pipeline: LogicalPipeline) -> Iterator[tuple[
 
 
 def _fuse_box(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if not starts_from_pil(pipeline):
+        return
     for index, stages in modelled_segments(plan):
         for start, stop in _box_runs(stages, pipeline):
             ops = tuple(i for stage in stages[start:stop] for i in stage.ops)
@@ -54,6 +64,9 @@ CROP_BEFORE_RESIZE = Rule(
 
 
 def _opencv(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if not starts_from_pil(pipeline):
+        return
+
     def eligible(stage: Stage) -> bool:
         traits = [pipeline.ops[i].traits for i in stage.ops]
         return stage.kernel == "reference" and all(t & {"axis_aligned", "rotate"} for t in traits)
@@ -71,6 +84,8 @@ OPENCV_KERNELS = Rule(
 
 
 def _smaller_frame(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if not starts_from_pil(pipeline):
+        return
     for index, stages in modelled_segments(plan):
         for pos in range(len(stages) - 1):
             first, second = stages[pos], stages[pos + 1]
@@ -99,6 +114,8 @@ ROTATE_IN_SMALLER_FRAME = Rule(
 def _area(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
     # Fill (padding, crops past the edge, rotation corners) makes hard edges, where the
     # pixel-area average and PIL's filter differ most: only downscale fill-free input.
+    if not starts_from_pil(pipeline):
+        return
     eligible = set()
     for _, stages in modelled_segments(plan):
         for stage in stages:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
-from reorder.rules.base import Rule, all_have, has, modelled_segments, single
+from reorder.rules.base import Rule, all_have, has, modelled_segments, single, starts_from_pil
 
 
 def _fuse_to_float(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if not starts_from_pil(pipeline):
+        return
     for index, stages in modelled_segments(plan):
         for pos, stage in enumerate(stages):
             if not single(stage, pipeline, "to_tensor", ("reference",)):
