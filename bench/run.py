@@ -259,14 +259,14 @@ def factor_text(factors: Sequence[int]) -> str:
 
 def print_table(results: Sequence[CaseResult], checks: Sequence[Target]) -> None:
     header = (
-        f"{'case':<25}{'plan s':>7}{'original':>10}{'plan':>9}{'speedup':>9}"
+        f"{'case':<34}{'plan s':>7}{'original':>10}{'plan':>9}{'speedup':>9}"
         f"{'floor':>8}{'at':>5}{'plan/floor':>11}  {'worst PSNR':<11} chosen"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.name:<25}{r.planning_s:>7.1f}{r.original_ms:>10.2f}{r.plan_ms:>9.2f}"
+            f"{r.name:<34}{r.planning_s:>7.1f}{r.original_ms:>10.2f}{r.plan_ms:>9.2f}"
             f"{r.speedup:>8.2f}x{r.floor_ms:>8.2f}{factor_text(r.floor_factors):>5}"
             f"{r.plan_over_floor:>10.2f}x  {psnr_text(r):<11} {r.chosen}"
         )
