@@ -6,6 +6,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -65,6 +66,8 @@ class Report:
     chosen: int | None  # index into candidates; None: the original pipeline
     why: str
     planning_s: float
+    # How unlike each other the samples were: formats, sizes, the original's ms/image.
+    spread: str = ""
 
 
 def _with_path(exc: Exception, path: str) -> Exception:
@@ -220,15 +223,23 @@ class PlanFileError(ValueError):
     """A plan file that cannot be used with this pipeline; the message says why."""
 
 
-def load(path: str | os.PathLike, transform: Any, loader: str | None = None) -> Plan:
+def load(
+    path: str | os.PathLike,
+    transform: Any,
+    loader: str | None = None,
+    verify: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+) -> Plan:
     """Read a plan saved by `Plan.save` for the same pipeline `transform`, fed by the same
     `loader` as when it was planned (see `reorder.optimize`).
 
     Only data is read (JSON; no pickle, no code). Raises `PlanFileError` for a file that
     is not a plan, a newer schema, another pipeline, or kernels this version lacks.
-    Warns when the plan was measured with other library versions.
+    Warns when the plan was measured with other library versions. `verify`: image paths
+    or a directory to check the plan on again (against the original, 2 seeds each, at the
+    tolerance it was planned for); `PlanFileError` if it no longer holds there.
     """
     from reorder.frontends import parse
+    from reorder.planner import reverify
     from reorder.search import reachable_keys
 
     path = os.fspath(path)
@@ -264,8 +275,31 @@ def load(path: str | os.PathLike, transform: Any, loader: str | None = None) -> 
     if versions != library_versions():
         warnings.warn(
             f"{path} was measured with {versions}, this process runs {library_versions()}; "
-            "re-run reorder.optimize to re-verify it",
+            "pass verify=<sample images> to check it again, or re-run reorder.optimize",
             stacklevel=2,
         )
-    report = Report("loaded", None, 0, 0, (), None, f"loaded from {path}", 0.0)
-    return Plan(pipeline, physical, report)
+    tolerance = _planned_tolerance(data)
+    report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0)
+    plan = Plan(pipeline, physical, report)
+    if verify is None or physical is None:
+        return plan
+    verdict, samples = reverify(plan, verify, tolerance)
+    if not verdict.within(tolerance):
+        raise PlanFileError(
+            f"{path}: the plan no longer holds '{tolerance}' on {samples} samples "
+            f"({verdict.problem or f'worst PSNR {verdict.worst_psnr:.1f} dB'}); "
+            "re-run reorder.optimize"
+        )
+    why = f"loaded from {path}, re-verified on {samples} samples x 2 seeds"
+    psnr = f"worst PSNR {verdict.worst_psnr:.1f} dB"
+    plan.report = Report(tolerance, None, samples, 2, (), None, f"{why}: {psnr}", 0.0)
+    return plan
+
+
+def _planned_tolerance(data: dict[str, Any]) -> str:
+    """The tolerance the file says it was planned for; "exact" if it says nothing usable."""
+    from reorder.measure.verify import TOLERANCES
+
+    report = data.get("report")
+    tolerance = report.get("tolerance") if isinstance(report, dict) else None
+    return tolerance if isinstance(tolerance, str) and tolerance in TOLERANCES else "exact"

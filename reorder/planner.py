@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,19 @@ def candidate_call(
     return lambda lazy: pipeline.invoke(transform, lazy)
 
 
+def reverify(
+    plan: Plan, samples: str | os.PathLike | Iterable[str | os.PathLike], tolerance: str
+) -> tuple[Verification, int]:
+    """A plan against its original on `samples` (seeds 0 and 1), as `optimize` verified it;
+    the verdict and the number of samples."""
+    paths = sample_paths(samples)
+    pipeline, generators, seeds = plan.pipeline, plan.pipeline.generators, (0, 1)
+    original, run = reference_call(pipeline), candidate_call(pipeline, plan.physical)
+    references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
+    outcomes = [run_coupled(run, LazyImage(p), s, generators) for p in paths for s in seeds]
+    return compare(references, outcomes, output_units(pipeline)), len(paths)
+
+
 def optimize(
     transform: Any,
     samples: str | os.PathLike | Iterable[str | os.PathLike],
@@ -143,7 +157,9 @@ def optimize(
         if not any(r.error for r in references[i * seeds : (i + 1) * seeds])
     ]
     bar.set_postfix_str(f"timing {len(passing)} candidates")
-    timed, original_ms = _time(pipeline, original, passing, timable, repeats, deadline)
+    timed, original_ms, per_sample_ms = _time(
+        pipeline, original, passing, timable, repeats, deadline
+    )
     bar.update(1)
     bar.close()
 
@@ -162,7 +178,15 @@ def optimize(
         why = _why_original(candidates, tolerance)
     elapsed = time.perf_counter() - started
     report = Report(
-        tolerance, original_ms, len(paths), seeds, tuple(candidates), chosen, why, elapsed
+        tolerance,
+        original_ms,
+        len(paths),
+        seeds,
+        tuple(candidates),
+        chosen,
+        why,
+        elapsed,
+        _spread(paths, pipeline.input_kind, per_sample_ms),
     )
     return Plan(pipeline, physical, report)
 
@@ -232,10 +256,11 @@ def _time(
     paths: list[str],
     repeats: int,
     deadline: float | None,
-) -> tuple[dict[PhysicalPlan, float], float | None]:
-    """Mean ms/image of each plan and of the original, timed side by side."""
+) -> tuple[dict[PhysicalPlan, float], float | None, list[float]]:
+    """Mean ms/image of each plan and of the original, timed side by side; and the
+    original's ms on each timed sample."""
     if not paths:
-        return {}, None
+        return {}, None, []
     paths = paths[:: max(1, -(-len(paths) // MAX_TIMED_SAMPLES))]
     calls: dict[str, Callable[[Any], Any]] = {"original": original}
     arguments: dict[str, list[Any]] = {"original": paths}
@@ -245,7 +270,26 @@ def _time(
     deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
     medians = time_interleaved(calls, arguments, repeats, deadline, pipeline.generators)
     ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
-    return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"]
+    per_sample = [1000.0 * m for m in medians["original"]]
+    return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"], per_sample
+
+
+def _spread(paths: list[str], kind: str, original_ms: list[float]) -> str:
+    """One line on how varied the samples are: a plan holds on all of them, but its mean
+    speedup says little about an outlier."""
+    suffixes = Counter(Path(p).suffix.lower() or "(none)" for p in paths)
+    formats = ", ".join(f"{n} {suffix}" for suffix, n in suffixes.most_common())
+    specs = [s for p in paths if (s := _spec_of_file(p, kind)) is not None]
+    line = f"{len(paths)} files ({formats})"
+    if specs:
+        small = min(specs, key=lambda s: s.width * s.height)
+        large = max(specs, key=lambda s: s.width * s.height)
+        line += f", {small.width}x{small.height} to {large.width}x{large.height} px"
+    if len(specs) < len(paths):
+        line += f", {len(paths) - len(specs)} unreadable by Pillow"
+    if original_ms:
+        line += f"; original {min(original_ms):.2f} to {max(original_ms):.2f} ms/image"
+    return line
 
 
 APPROXIMATE = {rule.name for rule in RULES if rule.exactness == "approximate"}

@@ -29,6 +29,8 @@ def format_report(plan: Plan) -> str:
         + (f"   original {report.original_ms:.2f} ms/image" if report.original_ms else ""),
         f"  why    : {report.why}",
     ]
+    if report.spread:
+        lines.append(f"  samples: {report.spread}")
     chosen = plan.chosen
     if chosen is not None:
         lines.append(

@@ -177,12 +177,17 @@ class Executor:
             img = image
         else:  # other containers, modes and shapes: exactly what the original does with them
             return pipeline.call(pipeline.original, image)
-        if pipeline.prologue is not None:
-            pipeline.prologue()
         streams, generators = pipeline.rng_streams, pipeline.generators
+        unwind = None
+        if pipeline.prologue is not None:
+            if isinstance(img, _Source):
+                # Decoding is deferred past the prologue's draws; if the file turns out
+                # unreadable, the original's loader failed before any draw.
+                unwind = rng_state(streams, generators)
+            pipeline.prologue()
         for segment in self.physical.segments:
             if segment.barrier is not None:
-                img, spec = self._materialize(img, spec)
+                img, spec = self._materialize(img, spec, unwind)
                 img = pipeline.call(pipeline.ops[segment.barrier].transform, img)
                 spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
                 continue
@@ -197,11 +202,11 @@ class Executor:
                 # fewer draws made: replay the segment as written, from the same RNG
                 # state, so it fails (or succeeds) exactly as the original does.
                 set_rng_state(state, streams, generators)
-                img, spec = self._materialize(segment_input, spec)
+                img, spec = self._materialize(segment_input, spec, unwind)
                 for i in segment.ops:
                     img = pipeline.call(pipeline.ops[i].transform, img)
                 spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
-        img, spec = self._materialize(img, spec)
+        img, spec = self._materialize(img, spec, unwind)
         return img
 
     def _read(self, image: LazyImage) -> bytes:
@@ -226,10 +231,19 @@ class Executor:
             return img
         return kernel.run(to_container(img, kernel.takes, spec.kind), ops, spec, factor)
 
-    def _materialize(self, img: Any, spec: ImageSpec) -> tuple[Any, ImageSpec]:
-        """Hand over the container the original would have: PIL for PIL stages."""
+    def _materialize(
+        self, img: Any, spec: ImageSpec, unwind: tuple[Any, ...] | None = None
+    ) -> tuple[Any, ImageSpec]:
+        """Hand over the container the original would have: PIL for PIL stages. A source
+        the reference loader cannot decode raises its error, with the RNG state put back
+        to `unwind` (taken before any draw) when given."""
         if isinstance(img, _Source):
-            img = img.decode(1)[0]
+            try:
+                img = img.decode(1)[0]
+            except Exception:
+                if unwind is not None:
+                    set_rng_state(unwind, self.pipeline.rng_streams, self.pipeline.generators)
+                raise
         if spec.kind in ("pil", "array"):
             img = to_container(img, spec.kind)
         elif spec.kind == "uint8_tensor":

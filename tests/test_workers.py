@@ -199,6 +199,31 @@ def test_dataloader_with_spawned_workers(root, train_plan):
     assert_same_batches(expected[:-1], got[:-1], train_plan)
 
 
+def test_dataloader_with_persistent_workers_over_epochs(root, train_plan):
+    """Persistent workers keep their RNG between epochs (no new worker_init_fn): the
+    second epoch's draws continue each worker's stream, with the plan as without it."""
+
+    def two_epochs(dataset) -> list:
+        torch.manual_seed(1007)
+        loader = DataLoader(
+            dataset,
+            batch_size=BATCH,
+            shuffle=True,
+            num_workers=2,
+            persistent_workers=True,
+            generator=torch.Generator().manual_seed(7),
+            worker_init_fn=seed_worker,
+        )
+        return list(loader) + list(loader)
+
+    original = datasets.ImageFolder(root, transform=train_pipeline())
+    planned = datasets.ImageFolder(root, loader=train_plan.loader, transform=train_plan.transform)
+    expected, got = two_epochs(original), two_epochs(planned)
+    assert_same_batches(expected[:2], got[:2], train_plan)
+    assert_same_batches(expected[2:], got[2:], train_plan)
+    assert not torch.equal(expected[0][0], expected[2][0]), "epochs should differ"
+
+
 def test_dataloader_with_the_fixed_candidate(root, eval_plans):
     """The most rewritten eval plan (DCT-scale decode, OpenCV, fused normalize) in workers."""
     plan = eval_plans["all-rules"]
