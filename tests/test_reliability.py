@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,3 +315,32 @@ def test_a_loaded_plan_that_no_longer_holds_is_refused(samples, variants, tmp_pa
     reorder.load(tmp_path / "plan.json", eval_pipeline("pil"))  # unchecked: loads
     with pytest.raises(reorder.PlanFileError, match="no longer holds 'exact'"):
         reorder.load(tmp_path / "plan.json", eval_pipeline("pil"), verify=samples)
+
+
+def test_opencvs_pixel_limit_applies_to_the_plan_as_to_the_original(folder):
+    """OpenCV refuses images above OPENCV_IO_MAX_IMAGE_PIXELS (read once, at start-up); the
+    faster decoder would not, so the plan must leave such files to OpenCV."""
+    pytest.importorskip("albumentations")
+    path = write_image(folder, 60, 40, "jpg", seed=3, name="over_the_limit")
+    script = f"""
+import albumentations as A
+from reorder.frontends import parse
+from reorder.kernels.decode import cv2_rgb_loader
+from reorder.plan import Plan, Report
+from reorder.search import enumerate_plans
+pipeline = parse(A.Compose([A.CenterCrop(20, 20)]))
+fast = next(p for p in enumerate_plans(pipeline) if p.decode.option("backend") == "simplejpeg")
+plan = Plan(pipeline, fast, Report("exact", None, 0, 0, (), None, "fixed", 0.0))
+for run in (cv2_rgb_loader, plan):
+    try:
+        run({path!r})
+        print("decoded")
+    except Exception as exc:
+        print(type(exc).__name__, {path!r} in str(exc) or run is cv2_rgb_loader)
+"""
+    env = {**os.environ, "OPENCV_IO_MAX_IMAGE_PIXELS": str(60 * 40 - 1)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["error True", "error True"], result.stdout

@@ -77,6 +77,11 @@ LOADERS: dict[str, tuple[Callable[..., object], Callable[[bytes], object]]] = {
 }
 
 
+# cv2.imread refuses images above this many pixels (read from the environment once, as
+# OpenCV does); the fast decoder must not decode what the reference would refuse.
+CV2_MAX_IMAGE_PIXELS = int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", 1 << 30))
+
+
 def _exif_rotated(data: bytes) -> bool:
     """Whether the JPEG's EXIF orientation asks a viewer (and cv2.imread) to rotate it."""
     if b"Exif" not in data[: 2**16]:
@@ -97,7 +102,7 @@ def jpeg_size(data: bytes, loader: str = "pil") -> tuple[int, int] | None:
         return None
     if colorspace not in _FAST_COLORSPACES:
         return None
-    if loader == "cv2" and _exif_rotated(data):
+    if loader == "cv2" and (width * height > CV2_MAX_IMAGE_PIXELS or _exif_rotated(data)):
         return None
     return width, height
 
