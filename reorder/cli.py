@@ -1,13 +1,53 @@
-"""Command line: `reorder demo` plans the embedded default pipelines on the sample images."""
+"""Command line: `reorder demo`, `reorder plan`, `reorder show`, `reorder bench`.
+
+Exit codes: 0 done; 1 `bench` found the plan no longer holds its tolerance on the given
+images; 2 something to fix first (a bad path, no images, a module that does not import,
+a pipeline reorder cannot read, a file that is not a plan), said in one line on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from reorder.demo import CASES, DEFAULT_SAMPLE_DIR, case_paths
-from reorder.planner import optimize
+from reorder.ir import PhysicalPlan
+from reorder.measure.timing import time_interleaved
+from reorder.measure.verify import TOLERANCES
+from reorder.plan import PlanFileError, Report, load, read_plan_file
+from reorder.planner import MAX_TIMED_SAMPLES, optimize, reference_call, reverify, sample_paths
+from reorder.report import format_report
+
+EXIT_NOT_EQUIVALENT = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Something the user must fix before the command can run; the message says what."""
+
+
+def import_transform(spec: str) -> Any:
+    """The object named by "package.module:attribute" (dots allowed in the attribute),
+    imported as `python -m` would, with the current directory on the path."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"{spec!r}: name the transform as MODULE:ATTRIBUTE, e.g. train:transform")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise UsageError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+    for name in attribute.split("."):
+        if not hasattr(obj, name):
+            raise UsageError(f"{module_name!r} has no attribute {attribute!r}")
+        obj = getattr(obj, name)
+    return obj
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -44,16 +84,151 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="reorder", description=__doc__)
+def _images(directory: str) -> list[str]:
+    try:
+        return sample_paths(directory)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _plan(args: argparse.Namespace) -> int:
+    transform = import_transform(args.transform)
+    paths = _images(args.images)
+    try:
+        plan = optimize(
+            transform,
+            paths,
+            tolerance=args.tolerance,
+            loader=args.loader,
+            time_budget=args.budget,
+            progress=not args.quiet,
+        )
+    except (TypeError, ValueError) as exc:  # a pipeline or loader reorder cannot read
+        raise UsageError(str(exc)) from None
+    plan.source = args.transform
+    plan.save(args.out)
+    if not args.quiet:
+        print(plan)
+    print(f"wrote {args.out}: {plan.speedup:.2f}x, {plan.describe()}")
+    return 0
+
+
+def _read(path: str) -> dict[str, Any]:
+    try:
+        return read_plan_file(path)
+    except (OSError, PlanFileError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _show(args: argparse.Namespace) -> int:
+    data = _read(args.plan)
+    names = data.get("pipeline")
+    try:
+        report = Report.from_dict(data["report"])
+        physical = data.get("physical")
+        description = (
+            PhysicalPlan.from_dict(physical).describe(names)
+            if physical is not None
+            else "the original pipeline, as written"
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise UsageError(f"{args.plan}: malformed plan ({exc})") from None
+    print(f"{args.plan}: plan for {data.get('source') or 'a pipeline'} of {names}")
+    print(f"  loader : {data.get('loader')}; measured with {json.dumps(data.get('versions'))}")
+    print(format_report(report, description))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    data = _read(args.plan)
+    source = args.transform or data.get("source")
+    if not isinstance(source, str):
+        raise UsageError(f"{args.plan} does not say where its transform is; pass --transform")
+    transform = import_transform(source)
+    paths = _images(args.images)
+    try:
+        plan = load(args.plan, transform)
+    except PlanFileError as exc:
+        raise UsageError(str(exc)) from None
+    tolerance = plan.report.tolerance if plan.report.tolerance in TOLERANCES else "exact"
+    verdict, _ = reverify(plan, paths, tolerance)
+    timed = paths[:: max(1, -(-len(paths) // MAX_TIMED_SAMPLES))]
+    medians = time_interleaved(
+        {"original": reference_call(plan.pipeline), "plan": plan},
+        {"original": timed, "plan": timed},
+        args.repeats,
+        generators=plan.pipeline.generators,
+    )
+    original_ms, plan_ms = (1000 * sum(medians[k]) / len(timed) for k in ("original", "plan"))
+    print(f"{args.plan} on {len(paths)} images ({len(timed)} timed), one thread:")
+    print(
+        f"  original {original_ms:.2f} ms/image, plan {plan_ms:.2f} ms/image: "
+        f"{original_ms / plan_ms:.2f}x"
+    )
+    print(
+        f"  error: worst PSNR {verdict.worst_psnr:.1f} dB, max |err| {verdict.max_abs:.2f} "
+        f"(0..255 units); tolerance '{tolerance}': "
+        + ("holds" if verdict.within(tolerance) else "DOES NOT HOLD")
+    )
+    if not verdict.within(tolerance):
+        print(
+            f"reorder: the plan does not hold '{tolerance}' on these images "
+            f"({verdict.problem or 'error too large'}); re-run reorder plan",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_EQUIVALENT
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reorder",
+        description="Find a faster, verified-equivalent plan for an augmentation pipeline.",
+        epilog="Exit codes: 0 done, 1 plan no longer equivalent (bench), 2 usage or input error.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+
     demo = commands.add_parser("demo", help="plan the embedded default pipelines")
     demo.add_argument("--images", default=str(DEFAULT_SAMPLE_DIR), help="sample image folder")
     demo.add_argument("--per-size", type=int, default=4, help="images per sample size")
-    demo.add_argument("--tolerance", default="close", choices=["exact", "close", "fast"])
+    demo.add_argument("--tolerance", default="close", choices=list(TOLERANCES))
     demo.set_defaults(run=_demo)
-    args = parser.parse_args(argv)
-    return args.run(args)
+
+    plan = commands.add_parser("plan", help="plan your transform on your images")
+    plan.add_argument("transform", help="MODULE:ATTRIBUTE of the transform, e.g. train:tf")
+    plan.add_argument("--images", required=True, help="a directory of sample images")
+    plan.add_argument("--out", required=True, help="where to write the plan (JSON)")
+    plan.add_argument("--tolerance", default="close", choices=list(TOLERANCES))
+    plan.add_argument("--budget", type=float, default=None, help="seconds for the search")
+    plan.add_argument(
+        "--loader",
+        default=None,
+        choices=["pil", "torchvision.io", "cv2"],
+        help="how the original reads files (default: the library's usual reader)",
+    )
+    plan.add_argument("--quiet", action="store_true", help="no progress bar and no report")
+    plan.set_defaults(run=_plan)
+
+    show = commands.add_parser("show", help="print a saved plan's report")
+    show.add_argument("plan", help="a plan file written by `reorder plan` or Plan.save")
+    show.set_defaults(run=_show)
+
+    bench = commands.add_parser("bench", help="time and check a saved plan on other images")
+    bench.add_argument("plan", help="a plan file")
+    bench.add_argument("--images", required=True, help="a directory of images")
+    bench.add_argument("--transform", help="MODULE:ATTRIBUTE (default: the one in the file)")
+    bench.add_argument("--repeats", type=int, default=5, help="timing rounds")
+    bench.set_defaults(run=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"reorder: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -69,6 +69,32 @@ class Report:
     # How unlike each other the samples were: formats, sizes, the original's ms/image.
     spread: str = ""
 
+    @property
+    def chosen_candidate(self) -> Candidate | None:
+        return None if self.chosen is None else self.candidates[self.chosen]
+
+    @property
+    def speedup(self) -> float:
+        chosen = self.chosen_candidate
+        return chosen.speedup if chosen is not None and chosen.speedup else 1.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The report of a plan file (JSON has no infinity: null PSNRs are identical
+        outputs); raises TypeError or ValueError for one that is not shaped like a report."""
+        candidates = tuple(
+            Candidate(**{**c, "rules": tuple(c["rules"]), "worst_psnr": _inf(c["worst_psnr"])})
+            for c in data["candidates"]
+        )
+        chosen = data["chosen"]
+        if chosen is not None and not (isinstance(chosen, int) and 0 <= chosen < len(candidates)):
+            raise ValueError(f"chosen candidate {chosen!r} is not in the report")
+        return cls(**{**data, "candidates": candidates})
+
+
+def _inf(psnr: float | None) -> float:
+    return math.inf if psnr is None else psnr
+
 
 def _with_path(exc: Exception, path: str) -> Exception:
     """The same exception class, with the file named in its message."""
@@ -150,6 +176,9 @@ class Plan:
         self.physical = physical
         self.report = report
         self.transform = PlanTransform(pipeline, physical)
+        # Where the transform can be imported from ("module:attribute"), when known: the
+        # CLI records it in the plan file so that `reorder bench` can find it again.
+        self.source: str | None = None
 
     @staticmethod
     def loader(path: str | os.PathLike) -> LazyImage:
@@ -163,14 +192,11 @@ class Plan:
 
     @property
     def speedup(self) -> float:
-        chosen = self.chosen
-        return chosen.speedup if chosen is not None and chosen.speedup else 1.0
+        return self.report.speedup
 
     @property
     def chosen(self) -> Candidate | None:
-        if self.report.chosen is None:
-            return None
-        return self.report.candidates[self.report.chosen]
+        return self.report.chosen_candidate
 
     def describe(self) -> str:
         """The chosen pipeline in one line."""
@@ -184,7 +210,7 @@ class Plan:
     def __str__(self) -> str:
         from reorder.report import format_report
 
-        return format_report(self)
+        return format_report(self.report, self.describe())
 
     def explain(self) -> str:
         from reorder.report import explain
@@ -199,6 +225,8 @@ class Plan:
             "schema": SCHEMA_VERSION,
             "versions": library_versions(),
             "fingerprint": self.pipeline.fingerprint(),
+            "loader": self.pipeline.loader,
+            "source": self.source,
             "pipeline": [op.name for op in self.pipeline.ops],
             "physical": self.physical.to_dict() if self.physical is not None else None,
             "report": _finite(asdict(self.report)),
@@ -223,25 +251,9 @@ class PlanFileError(ValueError):
     """A plan file that cannot be used with this pipeline; the message says why."""
 
 
-def load(
-    path: str | os.PathLike,
-    transform: Any,
-    loader: str | None = None,
-    verify: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
-) -> Plan:
-    """Read a plan saved by `Plan.save` for the same pipeline `transform`, fed by the same
-    `loader` as when it was planned (see `reorder.optimize`).
-
-    Only data is read (JSON; no pickle, no code). Raises `PlanFileError` for a file that
-    is not a plan, a newer schema, another pipeline, or kernels this version lacks.
-    Warns when the plan was measured with other library versions. `verify`: image paths
-    or a directory to check the plan on again (against the original, 2 seeds each, at the
-    tolerance it was planned for); `PlanFileError` if it no longer holds there.
-    """
-    from reorder.frontends import parse
-    from reorder.planner import reverify
-    from reorder.search import reachable_keys
-
+def read_plan_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object of a plan file, after checking that it is one this version reads
+    (size, JSON, format, schema); raises PlanFileError otherwise. Nothing in it is run."""
     path = os.fspath(path)
     if os.path.getsize(path) > _MAX_FILE_BYTES:
         raise PlanFileError(f"{path}: too large to be a plan file")
@@ -254,7 +266,38 @@ def load(
     schema = data.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool) or schema > SCHEMA_VERSION:
         raise PlanFileError(f"{path}: plan schema {schema!r} is newer than this reorder reads")
-    pipeline = parse(transform, loader)
+    return data
+
+
+def load(
+    path: str | os.PathLike,
+    transform: Any,
+    loader: str | None = None,
+    verify: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+) -> Plan:
+    """Read a plan saved by `Plan.save` for the same pipeline `transform`, fed by the same
+    `loader` as when it was planned (see `reorder.optimize`; by default the one the file
+    records).
+
+    Only data is read (JSON; no pickle, no code). Raises `PlanFileError` for a file that
+    is not a plan, a newer schema, another pipeline, or kernels this version lacks.
+    Warns when the plan was measured with other library versions. `verify`: image paths
+    or a directory to check the plan on again (against the original, 2 seeds each, at the
+    tolerance it was planned for); `PlanFileError` if it no longer holds there.
+    """
+    from reorder.frontends import parse
+    from reorder.planner import reverify
+    from reorder.search import reachable_keys
+
+    path = os.fspath(path)
+    data = read_plan_file(path)
+    recorded = data.get("loader")
+    if loader is None and isinstance(recorded, str):
+        loader = recorded
+    try:
+        pipeline = parse(transform, loader)
+    except ValueError as exc:  # a loader this pipeline's library does not read with
+        raise PlanFileError(f"{path}: {exc}") from None
     if data.get("fingerprint") != pipeline.fingerprint():
         raise PlanFileError(
             f"{path}: this plan was made for a different pipeline "

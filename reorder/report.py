@@ -8,7 +8,7 @@ from reorder.kernels import KERNELS
 from reorder.rules import RULES
 
 if TYPE_CHECKING:
-    from reorder.plan import Plan
+    from reorder.plan import Plan, Report
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -19,19 +19,19 @@ def _num(value: float | None, fmt: str) -> str:
     return format(value, fmt)
 
 
-def format_report(plan: Plan) -> str:
-    report = plan.report
+def format_report(report: Report, description: str) -> str:
+    """The report as text: the chosen pipeline (`description`), then every candidate."""
     lines = [
         f"reorder plan ({report.tolerance} tolerance, {report.samples} samples x "
         f"{report.seeds} seeds, planned in {report.planning_s:.1f} s)",
-        f"  chosen : {plan.describe()}",
-        f"  speedup: {plan.speedup:.2f}x"
+        f"  chosen : {description}",
+        f"  speedup: {report.speedup:.2f}x"
         + (f"   original {report.original_ms:.2f} ms/image" if report.original_ms else ""),
         f"  why    : {report.why}",
     ]
     if report.spread:
         lines.append(f"  samples: {report.spread}")
-    chosen = plan.chosen
+    chosen = report.chosen_candidate
     if chosen is not None:
         lines.append(
             f"  error  : worst PSNR {_num(chosen.worst_psnr, '.1f')} dB, max |err| "

@@ -76,9 +76,7 @@ def variants_for(loader: str, samples: list[str]) -> list[Variant]:
     the samples with the planner's margin for approximate rules: for albumentations'
     unantialiased resize, the reduced decode only meets 'fast')."""
     transform = eval_pipeline(loader)
-    chosen = reorder.optimize(
-        transform, samples, loader=loader, seeds=1, repeats=1, progress=False
-    )
+    chosen = reorder.optimize(transform, samples, loader=loader, seeds=1, repeats=1, progress=False)
     pipeline = parse(transform, loader)
     candidates = enumerate_plans(pipeline)
     exact = max((p for p in candidates if set(p.rules) <= EXACT_RULES), key=lambda p: len(p.rules))
