@@ -139,7 +139,8 @@ def test_loaders_a_frontend_does_not_read_are_refused(photos):
 
 def test_plan_files_remember_the_loader(eval_plan, photos, tmp_path):
     eval_plan.save(tmp_path / "plan.json")
-    loaded = reorder.load(tmp_path / "plan.json", _eval_pipeline(), loader="torchvision.io")
+    loaded = reorder.load(tmp_path / "plan.json", _eval_pipeline())  # the recorded loader
+    assert loaded.pipeline.loader == "torchvision.io"
     assert torch.equal(loaded(photos[2]), eval_plan(photos[2]))
     with pytest.raises(reorder.PlanFileError, match="different pipeline"):
-        reorder.load(tmp_path / "plan.json", _eval_pipeline())  # planned on tensors, not PIL
+        reorder.load(tmp_path / "plan.json", _eval_pipeline(), loader="pil")
