@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PINS)
-	$(PY) -m pip install --quiet -e ".[test,albumentations]" $(TORCH_PINS)
+	$(PY) -m pip install --quiet -e ".[test,albumentations,notebook]" $(TORCH_PINS)
 	touch $@
 
 setup: $(VENV)/.installed

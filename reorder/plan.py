@@ -179,6 +179,8 @@ class Plan:
         # Where the transform can be imported from ("module:attribute"), when known: the
         # CLI records it in the plan file so that `reorder bench` can find it again.
         self.source: str | None = None
+        # The images it was planned on (set by `optimize`), for `show_samples`.
+        self.sample_paths: list[str] = []
 
     @staticmethod
     def loader(path: str | os.PathLike) -> LazyImage:
@@ -216,6 +218,33 @@ class Plan:
         from reorder.report import explain
 
         return explain(self)
+
+    def _repr_html_(self) -> str:
+        from reorder.report import report_html
+
+        return report_html(self.report, self.describe())
+
+    def plot(self) -> Any:
+        """A matplotlib figure: each timed candidate's ms/image, its worst PSNR, the
+        original's time; accepted ones green, the chosen one outlined."""
+        from reorder.plots import candidates_chart
+
+        return candidates_chart(self)
+
+    def show_samples(
+        self,
+        paths: Iterable[str | os.PathLike] | None = None,
+        seeds: Iterable[int] = (0, 1),
+        amplify: float = 10.0,
+    ) -> Any:
+        """A matplotlib figure: original output, plan output and their difference times
+        `amplify`, per image (default: two of the planning samples) and seed."""
+        from reorder.plots import samples_grid
+
+        chosen = list(paths) if paths is not None else self.sample_paths[:2]
+        if not chosen:
+            raise ValueError("show_samples: pass paths= (this plan was loaded, not planned)")
+        return samples_grid(self, chosen, tuple(seeds), amplify)
 
     # -- files ------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars everywhere: tqdm.auto warns in Jupyter without ipywidgets
 
 from reorder.frontends import parse
 from reorder.ir import ImageSpec, LogicalPipeline, PhysicalPlan
@@ -188,7 +188,9 @@ def optimize(
         elapsed,
         _spread(paths, pipeline.input_kind, per_sample_ms),
     )
-    return Plan(pipeline, physical, report)
+    plan = Plan(pipeline, physical, report)
+    plan.sample_paths = paths
+    return plan
 
 
 def _rank(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from reorder.kernels import KERNELS
@@ -51,6 +52,37 @@ def format_report(report: Report, description: str) -> str:
             )
             lines.append(f"      {cand.description}")
     return "\n".join(lines)
+
+
+def report_html(report: Report, description: str) -> str:
+    """The report as an HTML table (how a plan shows itself in Jupyter)."""
+    rows = []
+    for index, cand in enumerate(report.candidates):
+        style = ' style="font-weight:bold"' if index == report.chosen else ""
+        verdict = ("accepted" if cand.accepted else "rejected") + f": {cand.reason}"
+        cells = (
+            f"{'*' if index == report.chosen else ''}{index}",
+            html.escape(cand.description),
+            _num(cand.ms, ".2f"),
+            _num(cand.speedup, ".2f"),
+            _num(cand.worst_psnr, ".1f"),
+            _num(cand.max_abs, ".2f"),
+            html.escape(verdict),
+        )
+        rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    original = f", original {report.original_ms:.2f} ms/image" if report.original_ms else ""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("#", "pipeline", "ms/img", "speedup", "PSNR dB", "max err", "verdict")
+    )
+    return (
+        f"<p><b>reorder plan</b> ({html.escape(report.tolerance)} tolerance, "
+        f"{report.samples} samples x {report.seeds} seeds): <b>{report.speedup:.2f}x</b>"
+        f"{original}<br>chosen: <code>{html.escape(description)}</code><br>"
+        f"why: {html.escape(report.why)}"
+        + (f"<br>samples: {html.escape(report.spread)}" if report.spread else "")
+        + f"</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def explain(plan: Plan) -> str:

@@ -108,6 +108,15 @@ def _as_array(value: Any, units: Sequence[float]) -> np.ndarray:
     return arr * np.asarray(units).reshape(shape)
 
 
+def pixels(output: Any, units: Sequence[float]) -> np.ndarray:
+    """The image in a pipeline output as an HxWxC (or HxW) float array in 0..255 units:
+    what the errors are measured in (Normalize's scale undone, its offset not)."""
+    arr = _as_array(_image(output), units)
+    if isinstance(_image(output), torch.Tensor) and arr.ndim == 3:
+        arr = np.moveaxis(arr, 0, -1)
+    return arr
+
+
 def _image(value: Any) -> Any:
     """The image in an output: albumentations returns {"image": ..., other targets}."""
     return value["image"] if isinstance(value, dict) else value
