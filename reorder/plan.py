@@ -219,6 +219,13 @@ class Plan:
 
         return explain(self)
 
+    def to_code(self) -> str:
+        """The chosen plan as a readable Python module: `make_transform(original)` returns
+        a function of a path doing what the plan does, one step per line."""
+        from reorder.codegen import plan_source
+
+        return plan_source(self)
+
     def _repr_html_(self) -> str:
         from reorder.report import report_html
 

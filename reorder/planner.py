@@ -144,7 +144,7 @@ def optimize(
     seed_list = list(range(seeds))
     bar = tqdm(total=max_timed + 2, desc="reorder", disable=not progress, leave=False)
 
-    bar.set_postfix_str("reference outputs")
+    bar.set_postfix_str(f"{len(ranked)} candidates generated; reference outputs")
     generators = pipeline.generators
     references = [run_coupled(original, p, s, generators) for p in paths for s in seed_list]
     bar.update(1)

@@ -85,7 +85,7 @@ def spec_of(img: Any, units: tuple[float, ...] = (1.0,)) -> ImageSpec | None:
     return None
 
 
-def _tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
+def tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
     kind = "uint8_tensor" if img.dtype == torch.uint8 else "float_tensor"
     channels = 1 if img.ndim == 2 else img.shape[-3]
     return ImageSpec(img.shape[-1], img.shape[-2], channels, kind, units[:1] * channels)
@@ -99,7 +99,7 @@ def planned_input(img: Any, kind: str) -> ImageSpec | None:
     if kind == "array" and isinstance(img, np.ndarray) and img.dtype == np.uint8:
         return spec_of(img) if img.ndim == 3 and img.shape[2] == 3 else None
     if kind == "uint8_tensor" and isinstance(img, torch.Tensor) and img.dtype == torch.uint8:
-        return _tensor_spec(img, (1.0,)) if img.ndim == 3 and img.shape[0] == 3 else None
+        return tensor_spec(img, (1.0,)) if img.ndim == 3 and img.shape[0] == 3 else None
     return None
 
 
@@ -117,6 +117,16 @@ def to_container(img: Any, takes: str, kind: str = "pil") -> Any:
         return Image.fromarray(img)
     if takes == "any" and kind == "uint8_tensor" and isinstance(img, np.ndarray):
         return torch.from_numpy(img).permute(2, 0, 1)  # CHW over HWC memory, as decode_image
+    return img
+
+
+def original_container(img: Any, kind: str) -> Any:
+    """`img` in the container the original has where the spec's kind is `kind` (PIL for
+    PIL stages, HWC arrays for albumentations, CHW tensors for torchvision.io input)."""
+    if kind in ("pil", "array"):
+        return to_container(img, kind)
+    if kind == "uint8_tensor":
+        return to_container(img, "any", kind)
     return img
 
 
@@ -189,7 +199,7 @@ class Executor:
             if segment.barrier is not None:
                 img, spec = self._materialize(img, spec, unwind)
                 img = pipeline.call(pipeline.ops[segment.barrier].transform, img)
-                spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
+                spec = spec_of(img, spec.units) or tensor_spec(img, spec.units)
                 continue
             state, segment_input = rng_state(streams, generators), img
             try:
@@ -205,7 +215,7 @@ class Executor:
                 img, spec = self._materialize(segment_input, spec, unwind)
                 for i in segment.ops:
                     img = pipeline.call(pipeline.ops[i].transform, img)
-                spec = spec_of(img, spec.units) or _tensor_spec(img, spec.units)
+                spec = spec_of(img, spec.units) or tensor_spec(img, spec.units)
         img, spec = self._materialize(img, spec, unwind)
         return img
 
@@ -244,8 +254,4 @@ class Executor:
                 if unwind is not None:
                     set_rng_state(unwind, self.pipeline.rng_streams, self.pipeline.generators)
                 raise
-        if spec.kind in ("pil", "array"):
-            img = to_container(img, spec.kind)
-        elif spec.kind == "uint8_tensor":
-            img = to_container(img, "any", spec.kind)
-        return img, spec
+        return original_container(img, spec.kind), spec
