@@ -22,20 +22,26 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import cv2
-import numpy as np
 import torch
+from common import (
+    VERIFY_SEEDS,
+    decode_floor,
+    factor_text,
+    floor_input,
+    output_short_side,
+    verify,
+)
+from suite import FULL_SUITE, QUICK_SUITE, main_suite
 
 import reorder
 from reorder.demo import CASES, DemoCase, case_paths
-from reorder.kernels.decode import decode_jpeg, jpeg_size
 from reorder.measure.timing import time_interleaved
-from reorder.measure.verify import TOLERANCES, Verification, compare, output_units, run_coupled
+from reorder.measure.verify import TOLERANCES
 from reorder.plan import library_versions
 from reorder.planner import reference_call
 
@@ -43,9 +49,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_images"
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 TOLERANCE = "close"
-DCT_FACTORS = (8, 4, 2, 1)
-# The planner verifies on seeds 0 and 1; re-verify on others.
-VERIFY_SEEDS = (100, 101, 102)
 PLANNING_CASE = "eval, 4032x3024"
 PLANNING_IMAGES = 16
 PLANNING_LIMIT_S = 60.0
@@ -68,12 +71,6 @@ class Settings:
 
 FULL = Settings(repeats=7, per_size=4, planning_images=PLANNING_IMAGES)
 QUICK = Settings(repeats=3, per_size=2, planning_images=None)
-
-
-class FloorInput(NamedTuple):
-    path: str
-    size: tuple[int, int]
-    factor: int
 
 
 @dataclass(frozen=True)
@@ -124,37 +121,8 @@ def finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def output_short_side(original: Callable[[str], Any], path: str) -> int:
-    out = original(path)
-    out = out["image"] if isinstance(out, dict) else out
-    if isinstance(out, torch.Tensor):
-        return min(out.shape[-2:])
-    return min(out.shape[:2]) if isinstance(out, np.ndarray) else min(out.size)
-
-
-def floor_input(path: str, short_side: int) -> FloorInput:
-    """The largest DCT reduction whose decoded short side still covers `short_side`."""
-    size = jpeg_size(Path(path).read_bytes())
-    if size is None:
-        raise ValueError(f"{path}: not a JPEG libjpeg-turbo decodes; no decode floor")
-    factor = next(f for f in DCT_FACTORS if math.ceil(min(size) / f) >= short_side or f == 1)
-    return FloorInput(path, size, factor)
-
-
-def decode_floor(source: FloorInput) -> np.ndarray:
-    return decode_jpeg(Path(source.path).read_bytes(), source.size, source.factor)
-
-
 def mean_ms(medians: Sequence[float]) -> float:
     return 1000.0 * statistics.fmean(medians)
-
-
-def verify(plan: reorder.Plan, paths: Sequence[str]) -> Verification:
-    """The plan against the original on `paths`, with seeds the planner did not use."""
-    original, generators = reference_call(plan.pipeline), plan.pipeline.generators
-    references = [run_coupled(original, p, s, generators) for p in paths for s in VERIFY_SEEDS]
-    outcomes = [run_coupled(plan, p, s, generators) for p in paths for s in VERIFY_SEEDS]
-    return compare(references, outcomes, output_units(plan.pipeline))
 
 
 def run_case(case: DemoCase, settings: Settings) -> CaseResult:
@@ -216,12 +184,15 @@ def targets(results: Sequence[CaseResult], planning_s: float | None) -> list[Tar
         )
         for name, goal in SPEEDUP_TARGETS.items()
     ]
-    slowest = min(results, key=lambda r: r.speedup)
+    # A case whose plan is the original pipeline runs the same code: its ratio is noise.
+    planned = [r for r in results if r.chosen != "the original pipeline, as written"]
+    slowest = min(planned, key=lambda r: r.speedup)
+    kept = len(results) - len(planned)
     out.append(
         Target(
-            "no case slower than the original",
+            "no planned case slower than the original",
             ">= 1.00x every case",
-            f"lowest {slowest.speedup:.2f}x ({slowest.name})",
+            f"lowest {slowest.speedup:.2f}x ({slowest.name}); {kept} case(s) kept the original",
             slowest.speedup >= 1.0,
         )
     )
@@ -251,10 +222,6 @@ def psnr_text(result: CaseResult) -> str:
     if result.verified_worst_psnr is None:
         return "identical"
     return f"{result.verified_worst_psnr:.1f} dB"
-
-
-def factor_text(factors: Sequence[int]) -> str:
-    return ",".join(f"1/{f}" for f in sorted(set(factors), reverse=True))
 
 
 def print_table(results: Sequence[CaseResult], checks: Sequence[Target]) -> None:
@@ -293,6 +260,7 @@ def write_json(
     results: Sequence[CaseResult],
     planning_s: float | None,
     checks: Sequence[Target],
+    suite: dict,
 ) -> None:
     data = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -316,6 +284,7 @@ def write_json(
         ],
         "planning": {"case": PLANNING_CASE, "images": settings.planning_images, "s": planning_s},
         "targets": [asdict(t) | {"verdict": t.verdict} for t in checks],
+        "suite": suite,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
@@ -340,11 +309,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  planning {settings.planning_images} images of {PLANNING_CASE} ...", flush=True)
         planning_s = planning_time(settings.planning_images)
     checks = targets(results, planning_s)
-
     print()
     print_table(results, checks)
-    write_json(args.out, settings, results, planning_s, checks)
-    print(f"\nwrote {args.out}")
+
+    print("\nThe alternatives suite (issue 5):", flush=True)
+    chart = args.out.with_suffix(".png")
+    suite_settings = QUICK_SUITE if args.quick else FULL_SUITE
+    suite_json, markdown = main_suite(SAMPLE_DIR, suite_settings, chart)
+    write_json(args.out, settings, results, planning_s, checks, suite_json)
+    command = "make bench QUICK=1" if args.quick else "make bench"
+    stamp = f"`{command}` on {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores"
+    args.out.with_suffix(".md").write_text(f"Measured by {stamp}.\n\n{markdown}")
+    print(f"\nwrote {args.out}, {args.out.with_suffix('.md')}, {chart}")
     return 0
 
 
