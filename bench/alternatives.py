@@ -142,6 +142,16 @@ def _albu(*transforms: Callable[[Any], list[Any]]) -> Callable[[], Any]:
     return make
 
 
+_kaggle = _albu(
+    lambda A: [
+        A.RandomResizedCrop((224, 224)),
+        A.HorizontalFlip(),
+        A.ShiftScaleRotate(),
+        A.HueSaturationValue(),
+        A.RandomBrightnessContrast(),
+    ]
+)
+
 CASES: tuple[Case, ...] = (
     Case(
         "eval",
@@ -173,15 +183,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "kaggle (albumentations)",
-        _albu(
-            lambda A: [
-                A.RandomResizedCrop((224, 224)),
-                A.HorizontalFlip(),
-                A.ShiftScaleRotate(),
-                A.HueSaturationValue(),
-                A.RandomBrightnessContrast(),
-            ]
-        ),
+        _kaggle,
         lambda: v2.Compose(
             [
                 v2.RandomResizedCrop(224),
@@ -191,15 +193,7 @@ CASES: tuple[Case, ...] = (
                 *_v2_tail(),
             ]
         ),
-        _albu(
-            lambda A: [
-                A.RandomResizedCrop((224, 224)),
-                A.HorizontalFlip(),
-                A.ShiftScaleRotate(),
-                A.HueSaturationValue(),
-                A.RandomBrightnessContrast(),
-            ]
-        ),
+        _kaggle,  # written in albumentations: the original is that alternative
         _dali_kaggle,
     ),
     Case(
