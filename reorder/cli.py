@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reorder.demo import CASES, DEFAULT_SAMPLE_DIR, case_paths
+from reorder.frontends import parse
 from reorder.ir import PhysicalPlan
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES
@@ -95,16 +96,17 @@ def _plan(args: argparse.Namespace) -> int:
     transform = import_transform(args.transform)
     paths = _images(args.images)
     try:
-        plan = optimize(
-            transform,
-            paths,
-            tolerance=args.tolerance,
-            loader=args.loader,
-            time_budget=args.budget,
-            progress=not args.quiet,
-        )
+        parse(transform, args.loader)
     except (TypeError, ValueError) as exc:  # a pipeline or loader reorder cannot read
         raise UsageError(str(exc)) from None
+    plan = optimize(
+        transform,
+        paths,
+        tolerance=args.tolerance,
+        loader=args.loader,
+        time_budget=args.budget,
+        progress=not args.quiet,
+    )
     plan.source = args.transform
     plan.save(args.out)
     if not args.quiet:
