@@ -12,8 +12,8 @@ import torch
 
 import reorder
 from reorder.kernels.decode import decode_jpeg, jpeg_size
-from reorder.measure.verify import Verification, compare, output_units, run_coupled
-from reorder.planner import reference_call
+from reorder.measure.verify import Verification
+from reorder.planner import reverify
 
 DCT_FACTORS = (8, 4, 2, 1)
 # The planner verifies on seeds 0 and 1; re-verify on others.
@@ -49,10 +49,7 @@ def decode_floor(source: FloorInput) -> np.ndarray:
 
 def verify(plan: reorder.Plan, paths: Sequence[str]) -> Verification:
     """The plan against the original on `paths`, with seeds the planner did not use."""
-    original, generators = reference_call(plan.pipeline), plan.pipeline.generators
-    references = [run_coupled(original, p, s, generators) for p in paths for s in VERIFY_SEEDS]
-    outcomes = [run_coupled(plan, p, s, generators) for p in paths for s in VERIFY_SEEDS]
-    return compare(references, outcomes, output_units(plan.pipeline))
+    return reverify(plan, paths, VERIFY_SEEDS)[0]
 
 
 def factor_text(factors: Sequence[int]) -> str:

@@ -153,7 +153,7 @@ def _bench(args: argparse.Namespace) -> int:
     except PlanFileError as exc:
         raise UsageError(str(exc)) from None
     tolerance = plan.report.tolerance if plan.report.tolerance in TOLERANCES else "exact"
-    verdict, _ = reverify(plan, paths, tolerance)
+    verdict, _ = reverify(plan, paths)
     timed = paths[:: max(1, -(-len(paths) // MAX_TIMED_SAMPLES))]
     medians = time_interleaved(
         {"original": reference_call(plan.pipeline), "plan": plan},

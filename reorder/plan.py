@@ -362,7 +362,7 @@ def load(
     plan = Plan(pipeline, physical, report)
     if verify is None or physical is None:
         return plan
-    verdict, samples = reverify(plan, verify, tolerance)
+    verdict, samples = reverify(plan, verify)
     if not verdict.within(tolerance):
         raise PlanFileError(
             f"{path}: the plan no longer holds '{tolerance}' on {samples} samples "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,12 +98,14 @@ def candidate_call(
 
 
 def reverify(
-    plan: Plan, samples: str | os.PathLike | Iterable[str | os.PathLike], tolerance: str
+    plan: Plan,
+    samples: str | os.PathLike | Iterable[str | os.PathLike],
+    seeds: Sequence[int] = (0, 1),
 ) -> tuple[Verification, int]:
-    """A plan against its original on `samples` (seeds 0 and 1), as `optimize` verified it;
+    """A plan against its original on `samples` under `seeds`, as `optimize` verified it;
     the verdict and the number of samples."""
     paths = sample_paths(samples)
-    pipeline, generators, seeds = plan.pipeline, plan.pipeline.generators, (0, 1)
+    pipeline, generators = plan.pipeline, plan.pipeline.generators
     original, run = reference_call(pipeline), candidate_call(pipeline, plan.physical)
     references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
     outcomes = [run_coupled(run, LazyImage(p), s, generators) for p in paths for s in seeds]

@@ -82,7 +82,7 @@ def variants_for(loader: str, samples: list[str]) -> list[Variant]:
     exact = max((p for p in candidates if set(p.rules) <= EXACT_RULES), key=lambda p: len(p.rules))
     most = max(candidates, key=lambda p: len(p.rules))
     assert exact.decode.option("backend") == most.decode.option("backend") == "simplejpeg"
-    verdict, _ = reverify(_fixed(pipeline, most, "close"), samples, "close")
+    verdict, _ = reverify(_fixed(pipeline, most, "close"), samples)
     met = next(t for t in ("close", "fast") if verdict.within(t, APPROXIMATION_MARGIN_DB))
     return [
         Variant("optimized", chosen, "close"),
