@@ -5,7 +5,9 @@ call convention (`transform(image=...)` -> dict), and OpenCV's loader as the ref
 from __future__ import annotations
 
 import pickle
+import tempfile
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -147,6 +149,24 @@ SHAPE_AND_CHOICE = [
     [A.Affine(rotate=(-30, 30), fit_output=True), A.RandomCrop(30, 30)],
     [A.LongestMaxSize([60, 90]), A.RandomCrop(30, 30), A.CoarseDropout(), A.GaussNoise()],
 ]
+
+
+def test_an_op_whose_output_is_not_the_drawn_shape_fails_as_the_original():
+    """albumentations' ToGray turns a 1x1 image into a 1-d array, on which LongestMaxSize
+    then raises; the plan drew LongestMaxSize for a 1x1 image, so it must notice and fail
+    the same way rather than return an image (found by hypothesis)."""
+    path = write_image(Path(tempfile.mkdtemp()), 1, 1, "jpg", seed=0)
+    logical = parse(A.Compose([A.ToGray(p=0.5), A.LongestMaxSize(8)]))
+    seeds, generators = range(8), logical.generators
+    original = [run_coupled(reference_call(logical), path, s, generators) for s in seeds]
+    assert {o.error for o in original} == {None, ValueError}
+    for plan in enumerate_plans(logical):
+        got = [
+            run_coupled(candidate_call(logical, plan), LazyImage(path), s, generators)
+            for s in seeds
+        ]
+        verdict = compare(original, got, output_units(logical))
+        assert verdict.problem is None, (plan.rules, verdict)
 
 
 @pytest.mark.parametrize("body", SHAPE_AND_CHOICE, ids=lambda b: "-".join(map(repr, b))[:60])
@@ -318,3 +338,19 @@ def test_plan_files_round_trip_and_refuse_another_pipeline(photos, tmp_path):
     other = A.Compose([A.SmallestMaxSize(72), A.CenterCrop(56, 56), A.Normalize(), ToTensorV2()])
     with pytest.raises(reorder.plan.PlanFileError):
         reorder.load(tmp_path / "plan.json", other)
+
+
+def test_ops_applied_by_their_own_code_run_planned_not_replayed(photos, monkeypatch):
+    """Each own-code op's output is checked against the shape its parameters were drawn
+    for, and a mismatch replays the segment as written; ordinary images never need that."""
+    import reorder.runtime
+
+    def replay(*args, **kwargs):
+        raise AssertionError("the segment was replayed")
+
+    monkeypatch.setattr(reorder.runtime, "set_rng_state", replay)
+    body = [A.Affine(rotate=(-20, 20), fit_output=True), A.ToGray(p=0.5), A.HueSaturationValue()]
+    logical = parse(A.Compose([*body, A.RandomCrop(40, 40), A.Normalize(), ToTensorV2()], seed=1))
+    for plan in enumerate_plans(logical):
+        for _ in range(4):
+            candidate_call(logical, plan)(LazyImage(photos[0]))

@@ -144,3 +144,23 @@ def test_plan_files_remember_the_loader(eval_plan, photos, tmp_path):
     assert torch.equal(loaded(photos[2]), eval_plan(photos[2]))
     with pytest.raises(reorder.PlanFileError, match="different pipeline"):
         reorder.load(tmp_path / "plan.json", _eval_pipeline(), loader="pil")
+
+
+@pytest.mark.parametrize("loader", ["pil", "torchvision.io"])
+def test_ops_applied_by_their_own_code_run_planned_not_replayed(image_dir, loader, monkeypatch):
+    """The plan checks each own-code op's output shape against the drawn spec and replays
+    the segment as written on a mismatch; on ordinary images that must never happen (a
+    replay is correct but slow)."""
+    import reorder.runtime
+
+    def replay(*args, **kwargs):
+        raise AssertionError("the segment was replayed")
+
+    monkeypatch.setattr(reorder.runtime, "set_rng_state", replay)
+    path = write_image(image_dir, 150, 100, "jpg", seed=4)
+    body = [v2.RandomAffine(20, shear=10), v2.ColorJitter(0.3, 0.3, 0.3, 0.1), v2.Resize(40)]
+    logical = parse(v2.Compose([*body, v2.ToImage()]), loader)
+    for plan in enumerate_plans(logical):
+        for seed in range(4):
+            torch.manual_seed(seed)
+            candidate_call(logical, plan)(LazyImage(path))

@@ -86,7 +86,7 @@ def _resize(t: Any, params: dict[str, Any], spec: ImageSpec) -> list[ConcreteOp]
 
 def _own_apply(output: OutputSpec) -> Lowering:
     def lower(t: Any, params: dict[str, Any], spec: ImageSpec) -> list[ConcreteOp]:
-        return [TransformApply(t, params, output(t, params, spec))]
+        return [TransformApply(t, params, spec, output(t, params, spec))]
 
     return lower
 

@@ -78,7 +78,7 @@ def _own_on_tensors(
     output = spec
     for op in ops:
         output = op.output_spec(output)
-    return [TransformApply(t, params, output)]
+    return [TransformApply(t, params, spec, output)]
 
 
 def _resize_op(width: int, height: int, t: Any, spec: ImageSpec) -> ConcreteOp:
@@ -138,7 +138,7 @@ def _random_rotation(t: v2.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
 
 def _random_affine(t: v2.RandomAffine, spec: ImageSpec) -> list[ConcreteOp]:
     # No kernel models an affine warp yet: v2 applies it, on PIL images and tensors alike.
-    return [TransformApply(t, _params(t, spec), spec)]
+    return [TransformApply(t, _params(t, spec), spec, spec)]
 
 
 def _pad(t: v2.Pad, spec: ImageSpec) -> list[ConcreteOp]:

@@ -264,7 +264,8 @@ class TransformApply(ConcreteOp):
 
     transform: Any
     params: dict[str, Any]
-    output: ImageSpec
+    drawn_for: ImageSpec  # the input its params were drawn for
+    output: ImageSpec  # what it makes of that input
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
         return self.output
