@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reorder.ir import PhysicalPlan, Stage
+from reorder.ir import PhysicalPlan, Segment, Stage
 from reorder.kernels import KERNELS
 
 if TYPE_CHECKING:
@@ -34,12 +34,12 @@ from reorder.ir import ImageSpec
 from reorder.kernels import KERNELS
 from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.runtime import (
+    call_as_written,
     draw,
     original_container,
     planned_input,
     reduced_decode_factor,
-    spec_of,
-    tensor_spec,
+    spec_after,
     to_container,
 )
 
@@ -105,6 +105,12 @@ def _materialize(fast: bool) -> list[str]:
     return decode + ["img = original_container(img, spec.kind)"]
 
 
+def _after(physical: PhysicalPlan, segment: Segment) -> tuple[int, ...]:
+    """The logical ops after `segment`, in order."""
+    index = physical.segments.index(segment)
+    return tuple(i for later in physical.segments[index + 1 :] for i in later.ops)
+
+
 def plan_source(plan: Plan) -> str:
     """The module text for `plan` (see the module docstring)."""
     pipeline, physical = plan.pipeline, plan.physical
@@ -150,13 +156,14 @@ def _body(plan: Plan, physical: PhysicalPlan, names: list[str]) -> list[str]:
             lines += _materialize(fast)
             lines += [
                 f"img = pipeline.call(pipeline.ops[{segment.barrier}].transform, img)",
-                "spec = spec_of(img, spec.units) or tensor_spec(img, spec.units)",
+                "if (spec := spec_after(img, spec.units)) is None:  # not an image: as written",
+                f"    return call_as_written(pipeline, img, {_after(physical, segment)!r})",
             ]
             continue
         listed = ", ".join(names[i] for i in segment.ops)
         lines += [
             f"# Draw: {listed}, by your transforms, in your order.",
-            f"drawn, spec_after = draw(pipeline, {segment.ops!r}, spec)",
+            f"drawn, spec_drawn = draw(pipeline, {segment.ops!r}, spec)",
         ]
         for position, stage in enumerate(segment.stages):
             kernel = KERNELS[stage.kernel]
@@ -173,7 +180,7 @@ def _body(plan: Plan, physical: PhysicalPlan, names: list[str]) -> list[str]:
                 f"    img = KERNELS[{stage.kernel!r}].run(img, ops, spec, factor)",
                 "factor = 1",
             ]
-        lines += ["spec = spec_after"]
+        lines += ["spec = spec_drawn"]
     lines += ["", *_materialize(fast)]
     if pipeline.keyword is not None:
         lines += [f"return {{{pipeline.keyword!r}: img}}"]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Stage
+from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Segment, Stage
 from reorder.kernels import KERNELS, Kernel
 from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.rng import rng_state, set_rng_state
@@ -89,6 +89,25 @@ def tensor_spec(img: torch.Tensor, units: tuple[float, ...]) -> ImageSpec:
     kind = "uint8_tensor" if img.dtype == torch.uint8 else "float_tensor"
     channels = 1 if img.ndim == 2 else img.shape[-3]
     return ImageSpec(img.shape[-1], img.shape[-2], channels, kind, units[:1] * channels)
+
+
+def spec_after(img: Any, units: tuple[float, ...]) -> ImageSpec | None:
+    """Spec of what an op called as written returned; None for anything but an image
+    (the rest of the pipeline then runs as written too)."""
+    if isinstance(img, torch.Tensor):
+        return tensor_spec(img, units) if img.ndim >= 2 else None
+    return spec_of(img, units)
+
+
+def call_as_written(pipeline: LogicalPipeline, img: Any, indices: Sequence[int]) -> Any:
+    """The ops at `indices`, called as the user wrote them, one after the other."""
+    for i in indices:
+        img = pipeline.call(pipeline.ops[i].transform, img)
+    return img
+
+
+def _ops_after(segments: Sequence[Segment], index: int) -> tuple[int, ...]:
+    return tuple(i for segment in segments[index + 1 :] for i in segment.ops)
 
 
 def planned_input(img: Any, kind: str) -> ImageSpec | None:
@@ -195,27 +214,29 @@ class Executor:
                 # unreadable, the original's loader failed before any draw.
                 unwind = rng_state(streams, generators)
             pipeline.prologue()
-        for segment in self.physical.segments:
+        segments = self.physical.segments
+        for index, segment in enumerate(segments):
             if segment.barrier is not None:
                 img, spec = self._materialize(img, spec, unwind)
                 img = pipeline.call(pipeline.ops[segment.barrier].transform, img)
-                spec = spec_of(img, spec.units) or tensor_spec(img, spec.units)
+                if (spec := spec_after(img, spec.units)) is None:
+                    return call_as_written(pipeline, img, _ops_after(segments, index))
                 continue
             state, segment_input = rng_state(streams, generators), img
             try:
-                drawn, spec_after = draw(self.pipeline, segment.ops, spec)
+                drawn, spec_drawn = draw(self.pipeline, segment.ops, spec)
                 for position, stage in enumerate(segment.stages):
                     img = self._run_stage(stage, img, drawn, first=position == 0)
-                spec = spec_after
+                spec = spec_drawn
             except Exception:
                 # The original may fail at an op before the one that failed here, with
                 # fewer draws made: replay the segment as written, from the same RNG
                 # state, so it fails (or succeeds) exactly as the original does.
                 set_rng_state(state, streams, generators)
                 img, spec = self._materialize(segment_input, spec, unwind)
-                for i in segment.ops:
-                    img = pipeline.call(pipeline.ops[i].transform, img)
-                spec = spec_of(img, spec.units) or tensor_spec(img, spec.units)
+                img = call_as_written(pipeline, img, segment.ops)
+                if (spec := spec_after(img, spec.units)) is None:
+                    return call_as_written(pipeline, img, _ops_after(segments, index))
         img, spec = self._materialize(img, spec, unwind)
         return img
 
