@@ -12,7 +12,7 @@ from torchvision.transforms import v2
 
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
-from reorder.ir import Flip, ImageSpec, Resize, Rotate
+from reorder.ir import ColorAdjust, Flip, Gray, ImageSpec, Resize, Rotate
 from reorder.ir.geometry import compose_box, rotation_matrix
 from reorder.kernels import cv, pil, reference
 from reorder.kernels import decode as decode_module
@@ -346,3 +346,73 @@ def test_area_downscale_never_shrinks_fill():
         transform = T.Compose([fills, T.Resize(64)])
         pipeline, with_cv = first_rewrite("opencv_kernels", transform)
         assert rewrites("area_downscale", transform, with_cv)[1] == []
+
+
+# -- color_on_arrays -------------------------------------------------------------------
+
+# (order, brightness, contrast, saturation, hue): single adjustments, extrapolating
+# factors (> 1: Pillow's clipping branch) and all four in a drawn order.
+JITTERS = [
+    ((0, 1, 2, 3), 1.6, None, None, None),
+    ((0, 1, 2, 3), None, 0.45, None, None),
+    ((0, 1, 2, 3), None, 1.7, None, None),
+    ((0, 1, 2, 3), None, None, 0.2, None),
+    ((0, 1, 2, 3), None, None, 1.9, None),
+    ((3, 1, 0, 2), 0.7, 1.3, 0.6, None),
+    ((0, 1, 2, 3), None, None, None, 0.0),
+    ((0, 1, 2, 3), None, None, None, -0.37),
+    ((2, 3, 0, 1), 1.2, 0.8, 1.4, 0.08),
+]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("jitter", JITTERS, ids=str)
+def test_colour_kernel_computes_what_pillow_computes(mode, jitter):
+    """Brightness, contrast and saturation are Pillow's blends to the byte; hue (Pillow's
+    8-bit HSV redone on OpenCV's float HSV) differs at a few pixels per thousand."""
+    from reorder.kernels import color
+
+    op = ColorAdjust(*jitter)
+    for seed in range(3):
+        img = Image.fromarray(make_scene(173, 129, seed=seed)).convert(mode)
+        expected = np.asarray(reference.apply_ops(img, [op]), int)
+        got = color.color_adjust(np.asarray(img), op)
+        assert got.shape == expected.shape and got.dtype == np.uint8
+        diff = np.abs(got.astype(int) - expected)
+        if op.hue is None or mode == "L":
+            assert diff.max() == 0
+        else:
+            assert (diff > 0).mean() < 0.005 and diff.max() <= 12
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_colour_kernel_grayscale_is_pillows_luma(mode, channels):
+    from reorder.kernels import color
+
+    img = Image.fromarray(make_scene(90, 61, seed=4)).convert(mode)
+    expected = np.asarray(reference.apply_ops(img, [Gray(channels)]))
+    assert np.array_equal(color.gray(np.asarray(img), Gray(channels)), expected)
+
+
+def test_colour_on_arrays_takes_colour_stages_only_and_stays_close(image_dir):
+    path = write_image(image_dir, 320, 240, "jpg", seed=21)
+    transform = T.Compose(
+        [T.ColorJitter(0.4, 0.4, 0.4, 0.1), T.RandomGrayscale(0.5), T.Resize(100), T.ToTensor()]
+    )
+    pipeline, plan = first_rewrite("color_on_arrays", transform)
+    assert [s.kernel for s in plan.segments[0].stages] == [
+        "cv_color",
+        "cv_color",
+        "reference",
+        "reference",
+    ]
+    for seed in range(6):
+        expected, got = run_both(transform, plan, pipeline, path, seed)
+        assert psnr(as_pixels(expected), as_pixels(got)) > 50
+
+
+def test_colour_on_arrays_leaves_tensor_pipelines_alone():
+    transform = v2.Compose([v2.ColorJitter(0.4, 0.4, 0.4, 0.1), v2.Resize(100)])
+    pipeline = parse(transform, loader="torchvision.io")
+    assert list(RULE["color_on_arrays"].rewrite(as_written(pipeline), pipeline)) == []

@@ -14,7 +14,7 @@ from typing import Any
 
 from reorder.ir import ConcreteOp, ImageSpec
 from reorder.ir.geometry import resize_chain_scale
-from reorder.kernels import cv, lut, pil, reference
+from reorder.kernels import color, cv, lut, pil, reference
 
 
 def _leading_resize_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float) -> int:
@@ -25,11 +25,10 @@ def _full_resolution(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float) 
     return 1
 
 
-def _to_float_key(name: str) -> Callable[[ConcreteOp, ImageSpec], str]:
-    def key(op: ConcreteOp, spec: ImageSpec) -> str:
-        return f"{name}:to_float" if op.per_value else name
-
-    return key
+def _reference_key(op: ConcreteOp, spec: ImageSpec) -> str:
+    if op.per_value:
+        return "reference:to_float"
+    return "reference:color" if type(op) in color.APPLY_COLOR else "reference"
 
 
 def _cv_key(op: ConcreteOp, spec: ImageSpec) -> str:
@@ -60,7 +59,7 @@ KERNELS: dict[str, Kernel] = {
             "any",
             _leading_resize_factor,
             "torchvision.transforms.functional, op by op (what the original runs)",
-            _to_float_key("reference"),
+            _reference_key,
         ),
         Kernel(
             "pil_box",
@@ -93,6 +92,14 @@ KERNELS: dict[str, Kernel] = {
             _leading_resize_factor,
             "a resize and a rotation with the warp, conjugated by the resize, on the smaller end",
             _cv_key,
+        ),
+        Kernel(
+            "cv_color",
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, color.APPLY_COLOR),
+            "array",
+            _full_resolution,
+            "ColorJitter and grayscale with Pillow's float32 blends and 8-bit HSV, in OpenCV",
+            lambda op, spec: "cv_color" if type(op) in color.APPLY_COLOR else "reference",
         ),
         Kernel(
             "lut_to_float",

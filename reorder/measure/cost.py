@@ -17,8 +17,16 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from reorder.ir import ImageSpec, LogicalPipeline, Normalize, PhysicalPlan, Resize, ToFloat
-from reorder.kernels import KERNELS, cv, lut, pil, reference
+from reorder.ir import (
+    ColorAdjust,
+    ImageSpec,
+    LogicalPipeline,
+    Normalize,
+    PhysicalPlan,
+    Resize,
+    ToFloat,
+)
+from reorder.kernels import KERNELS, color, cv, lut, pil, reference
 from reorder.kernels.decode import (
     cv2_rgb_from_bytes,
     decode_jpeg,
@@ -121,11 +129,16 @@ def calibrated() -> CostModel:
     half = [Resize(width // 2, height // 2)]
     double = [Resize(width * 2, height * 2)]
     to_float = [ToFloat(), Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))]
+    jitter = [ColorAdjust((0, 1, 2, 3), 1.2, 0.8, 1.1, 0.05)]
     kernel_ns = {
         "reference": _ns_per_px(lambda: reference.apply_ops(img, half), px * 5 // 4),
         "pil_box": _ns_per_px(lambda: pil.box_resample(img, half, spec), px * 5 // 4),
         "cv": _ns_per_px(lambda: cv.apply_ops(scene, double, spec), px * 5),
         "lut_to_float": _ns_per_px(lambda: lut.apply_table(scene, to_float, spec), px * 2),
         "reference:to_float": _ns_per_px(lambda: reference.apply_ops(img, to_float), px * 2),
+        "cv_color": _ns_per_px(
+            lambda: cv.apply_ops(scene, jitter, spec, color.APPLY_COLOR), px * 2
+        ),
+        "reference:color": _ns_per_px(lambda: reference.apply_ops(img, jitter), px * 2),
     }
     return CostModel(kernel_ns, decode_ns, _ns_per_px(lambda: np.asarray(img), px))

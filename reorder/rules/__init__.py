@@ -8,7 +8,7 @@ from reorder.rules.geometry import (
     OPENCV_KERNELS,
     ROTATE_IN_SMALLER_FRAME,
 )
-from reorder.rules.values import FUSED_TO_FLOAT, POINTWISE_AFTER_RESIZE
+from reorder.rules.values import COLOR_ON_ARRAYS, FUSED_TO_FLOAT, POINTWISE_AFTER_RESIZE
 
 RULES: tuple[Rule, ...] = (
     FAST_JPEG_DECODE,
@@ -19,6 +19,7 @@ RULES: tuple[Rule, ...] = (
     AREA_DOWNSCALE,
     FUSED_TO_FLOAT,
     POINTWISE_AFTER_RESIZE,
+    COLOR_ON_ARRAYS,
 )
 
 __all__ = ["RULES", "Rule"]

@@ -1,11 +1,20 @@
-"""Value rules: fused uint8 -> normalized float, and pointwise ops where the image is small."""
+"""Value rules: fused uint8 -> normalized float, colour ops on arrays, and pointwise ops
+where the image is small."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from reorder.ir import LogicalPipeline, PhysicalPlan, Stage
-from reorder.rules.base import Rule, all_have, has, modelled_segments, single, starts_from_pil
+from reorder.rules.base import (
+    Rule,
+    all_have,
+    convert_stages,
+    has,
+    modelled_segments,
+    single,
+    starts_from_pil,
+)
 
 
 def _fuse_to_float(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
@@ -55,4 +64,24 @@ POINTWISE_AFTER_RESIZE = Rule(
     "a colour op commutes with crops and flips exactly and with a resample up to rounding "
     "(the filter is a weighted mean); applied after a shrink it touches fewer pixels",
     _pointwise_late,
+)
+
+
+def _color_on_arrays(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
+    if not starts_from_pil(pipeline):
+        return
+
+    def eligible(stage: Stage) -> bool:
+        return stage.kernel == "reference" and all_have(stage, pipeline, "pointwise")
+
+    yield from convert_stages(plan, pipeline, eligible, "cv_color", "color_on_arrays")
+
+
+COLOR_ON_ARRAYS = Rule(
+    "color_on_arrays",
+    "approximate",
+    "brightness, contrast, saturation and grayscale are Pillow's own float32 blends "
+    "redone in OpenCV (same bytes); hue is Pillow's 8-bit HSV quantization redone on "
+    "OpenCV's float HSV (a few pixels per thousand a few levels off)",
+    _color_on_arrays,
 )
