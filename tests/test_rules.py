@@ -234,6 +234,30 @@ def test_area_downscale_is_close_and_only_replaces_cv_resamples(image_dir):
     assert rewrites("area_downscale", transform)[1] == []  # no cv stage yet
 
 
+@pytest.mark.parametrize("size", [(384, 512), (512, 384), (500, 375)])
+def test_a_shrink_of_at_most_one_and_a_half_is_plain_bilinear_and_close(size, monkeypatch):
+    """512 -> 341 is a 1.5x shrink whose output size was rounded down: still mild, so the
+    fast bilinear path (OpenCV's pixel-area path is 5x slower at such factors)."""
+    import cv2
+
+    modes = []
+    resize = cv2.resize
+
+    def recording(arr, dsize, interpolation):
+        modes.append(interpolation)
+        return resize(arr, dsize, interpolation=interpolation)
+
+    monkeypatch.setattr(cv.cv2, "resize", recording)
+    width, height = size
+    scene = make_scene(width, height, seed=8)
+    short = Resize(
+        *(int(256 * width / height), 256) if width > height else (256, int(256 * height / width))
+    )
+    got = cv.apply_ops(scene, [short], ImageSpec(width, height), cv.APPLY_CV_AREA)
+    assert modes == [cv2.INTER_LINEAR]
+    assert psnr(got, reference.apply_ops(Image.fromarray(scene), [short])) > 38
+
+
 # -- rotate_in_smaller_frame ---------------------------------------------------------
 
 

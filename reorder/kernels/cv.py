@@ -156,7 +156,9 @@ def _shrinks(op: Resize, spec: ImageSpec) -> bool:
 def _resize_area(arr: np.ndarray, op: Resize) -> np.ndarray | None:
     height, width = arr.shape[:2]
     if _shrinks(op, ImageSpec(width, height)):
-        mild = width <= op.width * _MILD_SHRINK and height <= op.height * _MILD_SHRINK
+        # Output sizes are rounded down (341 for 512 * 2/3): a shrink is mild when the
+        # unrounded size, within one pixel, is.
+        mild = width < (op.width + 1) * _MILD_SHRINK and height < (op.height + 1) * _MILD_SHRINK
         mode = cv2.INTER_LINEAR if mild else cv2.INTER_AREA
         return cv2.resize(arr, (op.width, op.height), interpolation=mode)
     return _resize(arr, op)
