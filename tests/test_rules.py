@@ -283,6 +283,31 @@ def test_rotation_moves_to_the_smaller_end_both_ways():
         assert psnr(expected, cv.warp_in_smaller_frame(scene, ops, spec)) > 30
 
 
+@pytest.mark.parametrize("angle, rotate_first", [(-8.0, True), (5.0, True), (5.0, False)])
+def test_a_shrink_next_to_a_rotation_decodes_at_dct_scale_in_the_smaller_frame(
+    image_dir, monkeypatch, angle, rotate_first
+):
+    """The warp kernel resizes first either way, so it reads no source coordinates: the
+    JPEG may be decoded smaller."""
+    path = write_image(image_dir, 1600, 1200, "jpg", seed=13)
+    factors = []
+    real = decode_module.decode_jpeg
+    monkeypatch.setattr(
+        "reorder.runtime.decode_jpeg",
+        lambda data, size, factor=1: factors.append(factor) or real(data, size, factor),
+    )
+    ops = [T.RandomRotation((angle, angle), T.InterpolationMode.BILINEAR), T.Resize((300, 400))]
+    transform = T.Compose(ops if rotate_first else ops[::-1])
+    pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
+    _, warped = first_rewrite("rotate_in_smaller_frame", transform, fast)
+    reduced = next(RULE["decode_at_dct_scale"].rewrite(warped, pipeline))
+    expected, got = run_both(transform, reduced, pipeline, path)
+    assert factors == [4]  # 1600x1200 -> 400x300: one source pixel in 4 is enough
+    _, full_size = run_both(transform, warped, pipeline, path)
+    # Decoding smaller costs little: about what the warp in the smaller frame costs already.
+    assert psnr(expected, got) > min(psnr(expected, full_size) - 1.0, 40)
+
+
 def test_rotate_in_smaller_frame_precondition():
     transform = T.Compose([T.RandomRotation(5), T.ColorJitter(0.2), T.Resize(64)])
     assert rewrites("rotate_in_smaller_frame", transform)[1] == []

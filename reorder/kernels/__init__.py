@@ -89,9 +89,9 @@ KERNELS: dict[str, Kernel] = {
             "cv_warp_small",
             lambda img, ops, spec, factor: cv.warp_in_smaller_frame(img, ops, spec),
             "array",
-            _leading_resize_factor,
+            cv.warp_small_reduce_factor,
             "a resize and a rotation with the warp, conjugated by the resize, on the smaller end",
-            _cv_key,
+            _cv_area_key,
         ),
         Kernel(
             "cv_color",

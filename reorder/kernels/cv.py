@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from reorder.ir import ConcreteOp, Crop, Flip, ImageSpec, Pad, Resize, Rotate
-from reorder.ir.geometry import rotation_matrix
+from reorder.ir.geometry import resize_chain_scale, rotation_matrix
+from reorder.kernels.pil import reduce_factor_for_scale
 from reorder.kernels.reference import APPLY
 
 _BORDERS = {
@@ -205,6 +206,33 @@ def apply_ops(
     return arr
 
 
+def _resize_rotate_pair(ops: Sequence[ConcreteOp]) -> tuple[Resize, Rotate] | None:
+    """The resize and the plain rotation (no expand, centred) of a two-op stage, else None."""
+    resize = next((op for op in ops if isinstance(op, Resize)), None)
+    rotate = next((op for op in ops if isinstance(op, Rotate)), None)
+    if resize is None or rotate is None or len(ops) != 2:
+        return None
+    if rotate.expand or rotate.center is not None or rotate.interpolation not in _WARP_FLAGS:
+        return None
+    return resize, rotate
+
+
+def _shrinks_first(ops: Sequence[ConcreteOp], spec: ImageSpec) -> bool:
+    """Rotation then a shrink: the kernel resizes first (so it reads no coordinates)."""
+    pair = _resize_rotate_pair(ops)
+    if pair is None or not isinstance(ops[0], Rotate):
+        return False
+    resize = pair[0]
+    return resize.width * resize.height <= spec.width * spec.height
+
+
+def warp_small_reduce_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float) -> int:
+    """How far the source may be decoded below full size for `warp_in_smaller_frame`: a
+    resize first reads no coordinates, nor does a rotation the kernel moves after a shrink."""
+    leading = ops[1:] if _shrinks_first(ops, spec) else ops
+    return reduce_factor_for_scale(resize_chain_scale(leading, spec), margin)
+
+
 def warp_in_smaller_frame(
     arr: np.ndarray, ops: Sequence[ConcreteOp], spec: ImageSpec
 ) -> np.ndarray:
@@ -214,30 +242,26 @@ def warp_in_smaller_frame(
     by S^-1 R' S and then resizing; rotation then resize equals, when S shrinks, resizing
     first and warping by S R' S^-1. With an aspect-changing S these conjugates are general
     affines, not rotations: rotating by the same angle in the other frame would be wrong.
+    Shrinking first, `arr` may be a reduced decode of the `spec`-sized source: the resize
+    reads no coordinates, and it is done as the cv_area kernel does it (the source has no
+    fill yet).
     """
-    resize = next((op for op in ops if isinstance(op, Resize)), None)
-    rotate = next((op for op in ops if isinstance(op, Rotate)), None)
-    plain = resize is None or rotate is None or len(ops) != 2
-    if (
-        plain
-        or rotate.expand
-        or rotate.center is not None
-        or rotate.interpolation not in _WARP_FLAGS
-    ):
+    pair = _resize_rotate_pair(ops)
+    if pair is None:
         return apply_ops(arr, ops, spec)
+    resize, rotate = pair
     in_w, in_h = spec.size
     scale = np.diag([resize.width / in_w, resize.height / in_h, 1.0])
-    enlarges = resize.width * resize.height > in_w * in_h
-    if isinstance(ops[0], Resize) and enlarges:
+    if _shrinks_first(ops, spec):
+        resized = apply_ops(arr, [resize], spec, APPLY_CV_AREA)
+        inverse = scale @ rotation_matrix(rotate, in_w, in_h) @ np.linalg.inv(scale)
+        return warp(
+            resized, inverse, (resize.width, resize.height), rotate.interpolation, rotate.fill
+        )
+    if isinstance(ops[0], Resize) and resize.width * resize.height > in_w * in_h:
         inverse = (
             np.linalg.inv(scale) @ rotation_matrix(rotate, resize.width, resize.height) @ scale
         )
         warped = warp(arr, inverse, (in_w, in_h), rotate.interpolation, rotate.fill)
         return apply_ops(warped, [resize], spec)
-    if isinstance(ops[0], Rotate) and not enlarges:
-        resized = apply_ops(arr, [resize], spec)
-        inverse = scale @ rotation_matrix(rotate, in_w, in_h) @ np.linalg.inv(scale)
-        return warp(
-            resized, inverse, (resize.width, resize.height), rotate.interpolation, rotate.fill
-        )
     return apply_ops(arr, ops, spec)  # the warp already runs on the smaller image

@@ -35,7 +35,10 @@ def _reduced_decode(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[P
     if not plan.segments or plan.segments[0].barrier is not None:
         return
     first = plan.segments[0].stages[0]
-    composes = first.kernel == "pil_box" and has(first, pipeline, "resample")
+    # pil_box composes its resample into one box; cv_warp_small resizes before it warps.
+    composes = (first.kernel == "pil_box" and has(first, pipeline, "resample")) or (
+        first.kernel == "cv_warp_small"
+    )
     if not composes and "scales" not in pipeline.ops[first.ops[0]].traits:
         return  # the first kernel needs full-resolution coordinates
     for margin in MARGINS:
