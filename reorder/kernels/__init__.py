@@ -82,7 +82,7 @@ KERNELS: dict[str, Kernel] = {
             lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.APPLY_CV_AREA),
             "array",
             _leading_resize_factor,
-            "as cv, and antialiased downscales as OpenCV's pixel-area average (bilinear <= 1.5x)",
+            "as cv, and antialiased downscales as OpenCV's pixel-area average or blur and sample",
             _cv_area_key,
         ),
         Kernel(

@@ -9,6 +9,7 @@ kernel on a PIL image, so the result is right for every input, not only the samp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import cv2
@@ -136,7 +137,8 @@ def _pad(arr: np.ndarray, op: Pad) -> np.ndarray | None:
 
 
 # Filters whose antialiased downscale OpenCV's pixel-area average approximates (42-53 dB
-# against PIL's bilinear on photos); nearest keeps its own sampling.
+# against PIL's bilinear on photos; bilinear itself mostly by a blur, below); nearest keeps
+# its own sampling.
 _SMOOTH = frozenset({"bilinear", "bicubic", "box", "hamming", "lanczos"})
 # Up to this shrink antialiasing acts little: plain bilinear stayed >= 39 dB from PIL's
 # on grain-heavy photos (the aliasing worst case) and is ~5x faster than the pixel-area
@@ -146,6 +148,25 @@ _MILD_SHRINK = 1.5
 
 # Below this output size edge rows dominate the error, and PIL is cheap anyway.
 _MIN_APPROXIMATE_SIDE = 32
+# PIL's antialiased bilinear filter is a triangle reaching `shrink` source pixels each
+# side: standard deviation shrink / sqrt(6). A Gaussian blur with that deviation, then a
+# plain bilinear sample, stayed above 50 dB against PIL on photos, closer than the pixel-area
+# average and 2-3x faster than OpenCV's pixel-area path at non-integer factors. Beyond
+# this shrink the blur's kernel grows wide, and the pixel-area path is the faster one.
+_TRIANGLE_DEVIATION = 1 / math.sqrt(6)
+_BLUR_MAX_SHRINK = 3.0
+
+
+def _blur_then_sample(arr: np.ndarray, op: Resize) -> np.ndarray:
+    height, width = arr.shape[:2]
+    deviations = (_TRIANGLE_DEVIATION * width / op.width, _TRIANGLE_DEVIATION * height / op.height)
+    # An axis left at its size is not resampled by PIL: no blur along it.
+    sizes = [
+        1 if out == size else 2 * math.ceil(3 * d) + 1
+        for d, out, size in zip(deviations, (op.width, op.height), (width, height), strict=True)
+    ]
+    blurred = cv2.GaussianBlur(arr, sizes, sigmaX=deviations[0], sigmaY=deviations[1])
+    return cv2.resize(blurred, (op.width, op.height), interpolation=cv2.INTER_LINEAR)
 
 
 def _shrinks(op: Resize, spec: ImageSpec) -> bool:
@@ -160,6 +181,11 @@ def _resize_area(arr: np.ndarray, op: Resize) -> np.ndarray | None:
         # Output sizes are rounded down (341 for 512 * 2/3): a shrink is mild when the
         # unrounded size, within one pixel, is.
         mild = width < (op.width + 1) * _MILD_SHRINK and height < (op.height + 1) * _MILD_SHRINK
+        # At whole factors OpenCV's pixel-area path is a fast box average: keep it there.
+        whole = width % op.width == 0 and height % op.height == 0
+        blurs = op.interpolation == "bilinear" and not (mild or whole)
+        if blurs and max(width / op.width, height / op.height) <= _BLUR_MAX_SHRINK:
+            return _blur_then_sample(arr, op)
         mode = cv2.INTER_LINEAR if mild else cv2.INTER_AREA
         return cv2.resize(arr, (op.width, op.height), interpolation=mode)
     return _resize(arr, op)

@@ -130,7 +130,8 @@ AREA_DOWNSCALE = Rule(
     "area_downscale",
     "approximate",
     "a smooth antialiased downscale of fill-free input is close to OpenCV's pixel-area "
-    "average (42-53 dB on photos; plain bilinear up to a 1.5x shrink, >= 39 dB), several "
-    "times faster",
+    "average (42-53 dB on photos), or for bilinear up to a 3x shrink to a Gaussian blur of "
+    "the filter's width and a plain bilinear sample (>= 50 dB); plain bilinear up to a 1.5x "
+    "shrink (>= 39 dB); several times faster",
     _area,
 )
