@@ -98,20 +98,26 @@ def test_fast_decode_does_not_apply_twice():
 # -- decode_at_dct_scale -------------------------------------------------------------
 
 
+@pytest.fixture
+def factors(monkeypatch) -> list[int]:
+    """The DCT reduction of every JPEG the runtime decodes, in order."""
+    seen: list[int] = []
+    real = decode_module.decode_jpeg
+    monkeypatch.setattr(
+        "reorder.runtime.decode_jpeg",
+        lambda data, size, factor=1: seen.append(factor) or real(data, size, factor),
+    )
+    return seen
+
+
 def _reduced_plan(transform, margin=1.0):
     pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
     plans = [p for p in RULE["decode_at_dct_scale"].rewrite(fast, pipeline)]
     return pipeline, next(p for p in plans if p.decode.option("margin") == margin)
 
 
-def test_dct_scale_decodes_big_jpegs_small_and_stays_close(image_dir, monkeypatch):
+def test_dct_scale_decodes_big_jpegs_small_and_stays_close(image_dir, factors):
     path = write_image(image_dir, 1600, 1200, "jpg", seed=1)
-    factors = []
-    real = decode_module.decode_jpeg
-    monkeypatch.setattr(
-        "reorder.runtime.decode_jpeg",
-        lambda data, size, factor=1: factors.append(factor) or real(data, size, factor),
-    )
     transform = T.Compose([T.Resize(150), T.CenterCrop(128), T.ToTensor()])
     pipeline, plan = _reduced_plan(transform)
     expected, got = run_both(transform, plan, pipeline, path)
@@ -125,13 +131,7 @@ def test_dct_scale_needs_a_resize_first():
     assert list(RULE["decode_at_dct_scale"].rewrite(fast, pipeline)) == []
 
 
-def test_dct_scale_never_reduces_for_an_upscale_or_a_small_image(image_dir, monkeypatch):
-    factors = []
-    real = decode_module.decode_jpeg
-    monkeypatch.setattr(
-        "reorder.runtime.decode_jpeg",
-        lambda data, size, factor=1: factors.append(factor) or real(data, size, factor),
-    )
+def test_dct_scale_never_reduces_for_an_upscale_or_a_small_image(image_dir, factors):
     for (w, h), size in [((200, 150), 400), ((120, 100), 8)]:
         path = write_image(image_dir, w, h, "jpg")
         transform = T.Compose([T.Resize(size), T.ToTensor()])
@@ -300,17 +300,11 @@ def test_rotation_moves_to_the_smaller_end_both_ways():
 
 @pytest.mark.parametrize("angle, rotate_first", [(-8.0, True), (5.0, True), (5.0, False)])
 def test_a_shrink_next_to_a_rotation_decodes_at_dct_scale_in_the_smaller_frame(
-    image_dir, monkeypatch, angle, rotate_first
+    image_dir, factors, angle, rotate_first
 ):
     """The warp kernel resizes first either way, so it reads no source coordinates: the
     JPEG may be decoded smaller."""
     path = write_image(image_dir, 1600, 1200, "jpg", seed=13)
-    factors = []
-    real = decode_module.decode_jpeg
-    monkeypatch.setattr(
-        "reorder.runtime.decode_jpeg",
-        lambda data, size, factor=1: factors.append(factor) or real(data, size, factor),
-    )
     ops = [T.RandomRotation((angle, angle), T.InterpolationMode.BILINEAR), T.Resize((300, 400))]
     transform = T.Compose(ops if rotate_first else ops[::-1])
     pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
