@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reorder.ir import PhysicalPlan, Segment, Stage
+from reorder.ir import PhysicalPlan, Stage
 from reorder.kernels import KERNELS
+from reorder.runtime import ops_after
 
 if TYPE_CHECKING:
     from reorder.plan import Plan
@@ -32,6 +33,7 @@ from PIL import Image
 from reorder.frontends import parse
 from reorder.ir import ImageSpec
 from reorder.kernels import KERNELS
+from reorder.runtime import ops_after
 from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.runtime import (
     call_as_written,
@@ -105,12 +107,6 @@ def _materialize(fast: bool) -> list[str]:
     return decode + ["img = original_container(img, spec.kind)"]
 
 
-def _after(physical: PhysicalPlan, segment: Segment) -> tuple[int, ...]:
-    """The logical ops after `segment`, in order."""
-    index = physical.segments.index(segment)
-    return tuple(i for later in physical.segments[index + 1 :] for i in later.ops)
-
-
 def plan_source(plan: Plan) -> str:
     """The module text for `plan` (see the module docstring)."""
     pipeline, physical = plan.pipeline, plan.physical
@@ -149,15 +145,16 @@ def _body(plan: Plan, physical: PhysicalPlan, names: list[str]) -> list[str]:
     if pipeline.prologue is not None:
         lines += ["pipeline.prologue()  # the Compose's own draws, before any op's"]
     lines += ["factor = 1"]
-    for segment in physical.segments:
+    for index, segment in enumerate(physical.segments):
         lines.append("")
         if segment.barrier is not None:
             lines += [f"# [{names[segment.barrier]}]: opaque, called as written."]
             lines += _materialize(fast)
+            rest = ops_after(physical.segments, index)
             lines += [
                 f"img = pipeline.call(pipeline.ops[{segment.barrier}].transform, img)",
                 "if (spec := spec_after(img, spec.units)) is None:  # not an image: as written",
-                f"    return call_as_written(pipeline, img, {_after(physical, segment)!r})",
+                f"    return call_as_written(pipeline, img, {rest!r})",
             ]
             continue
         listed = ", ".join(names[i] for i in segment.ops)

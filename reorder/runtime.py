@@ -106,7 +106,8 @@ def call_as_written(pipeline: LogicalPipeline, img: Any, indices: Sequence[int])
     return img
 
 
-def _ops_after(segments: Sequence[Segment], index: int) -> tuple[int, ...]:
+def ops_after(segments: Sequence[Segment], index: int) -> tuple[int, ...]:
+    """The logical ops of the segments after `segments[index]`, in order."""
     return tuple(i for segment in segments[index + 1 :] for i in segment.ops)
 
 
@@ -220,7 +221,7 @@ class Executor:
                 img, spec = self._materialize(img, spec, unwind)
                 img = pipeline.call(pipeline.ops[segment.barrier].transform, img)
                 if (spec := spec_after(img, spec.units)) is None:
-                    return call_as_written(pipeline, img, _ops_after(segments, index))
+                    return call_as_written(pipeline, img, ops_after(segments, index))
                 continue
             state, segment_input = rng_state(streams, generators), img
             try:
@@ -236,7 +237,7 @@ class Executor:
                 img, spec = self._materialize(segment_input, spec, unwind)
                 img = call_as_written(pipeline, img, segment.ops)
                 if (spec := spec_after(img, spec.units)) is None:
-                    return call_as_written(pipeline, img, _ops_after(segments, index))
+                    return call_as_written(pipeline, img, ops_after(segments, index))
         img, spec = self._materialize(img, spec, unwind)
         return img
 

@@ -71,7 +71,7 @@ def hue(arr: np.ndarray, factor: float) -> np.ndarray:
     if arr.ndim == 2:
         return arr
     h, s, v = cv2.split(cv2.cvtColor(arr.astype(np.float32), cv2.COLOR_RGB2HSV))
-    shift = np.uint8(np.int32(factor * 255).astype(np.uint8))
+    shift = np.int32(factor * 255).astype(np.uint8)
     h8 = np.floor(h * np.float32(255 / 360)).astype(np.uint8)
     h8 += shift  # wraps around in uint8, as torchvision's does
     h = h8.astype(np.float32) * np.float32(360 / 255)
