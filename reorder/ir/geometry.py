@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reorder.ir.ops import ConcreteOp, Crop, CvResize, Flip, Pad, Resize, Rotate, TensorResize
+from reorder.ir.ops import ConcreteOp, Crop, Flip, Pad, Resample, Resize, Rotate
 from reorder.ir.spec import ImageSpec
 
 # Nearest-neighbour sampling floors positions: any change in how a position is computed
@@ -145,7 +145,7 @@ def resize_chain_scale(ops: Sequence[ConcreteOp], spec: ImageSpec) -> float:
     """Output pixels per source pixel of the first resize in `ops`, if nothing before it
     depends on absolute coordinates (else 1.0: the full resolution is needed)."""
     for op in ops:
-        if isinstance(op, (Resize, TensorResize, CvResize)):
+        if isinstance(op, Resample):
             return min(op.width / spec.width, op.height / spec.height)
         if not isinstance(op, Flip):
             return 1.0

@@ -27,13 +27,12 @@ class ConcreteOp:
 
 
 @dataclass(frozen=True)
-class Resize(ConcreteOp):
-    """Resample to width x height (torchvision semantics for `interpolation`/`antialias`)."""
+class Resample(ConcreteOp):
+    """A resample of the whole image to width x height. The subclasses say whose
+    arithmetic runs; kernels match them by their own type, never by this one."""
 
     width: int
     height: int
-    interpolation: str = "bilinear"
-    antialias: bool | None = True
     geometric = True
 
     def output_spec(self, spec: ImageSpec) -> ImageSpec:
@@ -41,18 +40,20 @@ class Resize(ConcreteOp):
 
 
 @dataclass(frozen=True)
-class TensorResize(ConcreteOp):
+class Resize(Resample):
+    """Resample to width x height (torchvision semantics for `interpolation`/`antialias`)."""
+
+    interpolation: str = "bilinear"
+    antialias: bool | None = True
+
+
+@dataclass(frozen=True)
+class TensorResize(Resample):
     """torchvision v2's resize of a tensor image: on CPU it resamples uint8 natively (no
     float round trip) for bilinear and bicubic, so it differs from v1's on tensors."""
 
-    width: int
-    height: int
     interpolation: str = "bilinear"
     antialias: bool | None = True
-    geometric = True
-
-    def output_spec(self, spec: ImageSpec) -> ImageSpec:
-        return spec.with_size(self.width, self.height)
 
 
 @dataclass(frozen=True)
@@ -240,16 +241,10 @@ def expanded_size(
 
 
 @dataclass(frozen=True)
-class CvResize(ConcreteOp):
+class CvResize(Resample):
     """OpenCV resample to width x height (albumentations' resizes; no antialiasing)."""
 
-    width: int
-    height: int
     interpolation: int  # a cv2.INTER_* flag
-    geometric = True
-
-    def output_spec(self, spec: ImageSpec) -> ImageSpec:
-        return spec.with_size(self.width, self.height)
 
 
 @dataclass(frozen=True, eq=False)
