@@ -48,6 +48,8 @@ from reorder.planner import reference_call
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_images"
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
+# A quick run is a subset: it never overwrites the full run's figures the README quotes.
+QUICK_OUT = ROOT / "bench" / "results" / "quick.json"
 TOLERANCE = "close"
 PLANNING_CASE = "eval, 4032x3024"
 PLANNING_IMAGES = 16
@@ -293,8 +295,12 @@ def write_json(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    parser.add_argument(
+        "--out", type=Path, help="JSON results file (default: latest.json, quick.json)"
+    )
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = QUICK_OUT if args.quick else DEFAULT_OUT
     settings = QUICK if args.quick else FULL
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
