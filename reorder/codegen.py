@@ -33,7 +33,6 @@ from PIL import Image
 from reorder.frontends import parse
 from reorder.ir import ImageSpec
 from reorder.kernels import KERNELS
-from reorder.runtime import ops_after
 from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.runtime import (
     call_as_written,
