@@ -260,15 +260,18 @@ def test_a_shrink_of_at_most_one_and_a_half_is_plain_bilinear_and_close(size, mo
 
 @pytest.mark.parametrize(
     "size, min_psnr",
-    [((300, 200), 49), ((230, 300), 52), ((400, 130), 49)],
-    ids=["both-axes", "one-axis", "near-3x"],
+    [((300, 200), 49), ((230, 300), 52), ((400, 130), 49), ((260, 420), 52), ((260, 291), 52.5)],
+    ids=["both-axes", "one-axis", "near-3x", "other-axis-enlarged", "other-axis-barely-shrunk"],
 )
-def test_a_bilinear_shrink_between_one_and_a_half_and_three_is_blurred_then_sampled(size, min_psnr):
+@pytest.mark.parametrize("table", ["APPLY_CV_AREA", "APPLY_CV_BLUR"])
+def test_a_bilinear_shrink_of_up_to_three_is_blurred_then_sampled(size, min_psnr, table):
     """A Gaussian of the triangle filter's width, then a plain sample: close to PIL's
-    antialiased bilinear, and an axis left at its size is not blurred."""
+    antialiased bilinear. An axis left at its size or enlarged is not blurred (PIL only
+    interpolates along it), nor one shrunk by under 1.125x (a blur there overshoots)."""
     scene = make_scene(520, 300, seed=9)
-    down = Resize(*size)
-    got = cv.apply_ops(scene, [down], ImageSpec(520, 300), cv.APPLY_CV_AREA)
+    down, spec = Resize(*size), ImageSpec(520, 300)
+    assert cv.handles(down, spec, getattr(cv, table))  # OpenCV, not the PIL fallback
+    got = cv.apply_ops(scene, [down], spec, getattr(cv, table))
     # OpenCV's pixel-area average reaches 46-47 dB here, plain bilinear 38-40.
     assert psnr(got, reference.apply_ops(Image.fromarray(scene), [down])) > min_psnr
 
@@ -404,6 +407,26 @@ def test_area_downscale_never_shrinks_fill():
         transform = T.Compose([fills, T.Resize(64)])
         pipeline, with_cv = first_rewrite("opencv_kernels", transform)
         assert rewrites("area_downscale", transform, with_cv)[1] == []
+
+
+# -- blur_downscale ---------------------------------------------------------------------
+
+
+def test_blur_downscale_shrinks_a_rotated_image_closely_and_only_after_fill(image_dir):
+    """rotate -> resize: the rotation's corners rule out the pixel-area shortcut, but the
+    blur treats their edges as PIL's filter does."""
+    path = write_image(image_dir, 640, 480, "jpg", seed=3)
+    transform = T.Compose([T.RandomRotation(20), T.Resize((300, 260))])
+    pipeline, with_cv = first_rewrite("opencv_kernels", transform)
+    assert rewrites("area_downscale", transform, with_cv)[1] == []
+    _, plan = first_rewrite("blur_downscale", transform, with_cv)
+    assert [stage.kernel for stage in plan.segments[0].stages] == ["cv", "cv_blur"]
+    for seed in range(3):
+        expected, got = run_both(transform, plan, pipeline, path, seed)
+        assert psnr(expected, got) > 45
+    unfilled = T.Compose([T.Resize((300, 260)), T.RandomRotation(20)])
+    _, with_cv = first_rewrite("opencv_kernels", unfilled)
+    assert rewrites("blur_downscale", unfilled, with_cv)[1] == []
 
 
 # -- color_on_arrays -------------------------------------------------------------------

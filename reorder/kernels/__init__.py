@@ -36,7 +36,11 @@ def _cv_key(op: ConcreteOp, spec: ImageSpec) -> str:
 
 
 def _cv_area_key(op: ConcreteOp, spec: ImageSpec) -> str:
-    return "cv" if cv.handles(op, spec, area=True) else "reference"
+    return "cv" if cv.handles(op, spec, cv.APPLY_CV_AREA) else "reference"
+
+
+def _cv_blur_key(op: ConcreteOp, spec: ImageSpec) -> str:
+    return "cv" if cv.handles(op, spec, cv.APPLY_CV_BLUR) else "reference"
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,14 @@ KERNELS: dict[str, Kernel] = {
             _leading_resize_factor,
             "as cv, and antialiased downscales as OpenCV's pixel-area average or blur and sample",
             _cv_area_key,
+        ),
+        Kernel(
+            "cv_blur",
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.APPLY_CV_BLUR),
+            "array",
+            _leading_resize_factor,
+            "as cv, and bilinear shrinks of up to 3x as a blur of the filter's width and a sample",
+            _cv_blur_key,
         ),
         Kernel(
             "cv_warp_small",

@@ -4,6 +4,7 @@ from reorder.rules.base import Rule
 from reorder.rules.decode import DECODE_AT_DCT_SCALE, FAST_JPEG_DECODE
 from reorder.rules.geometry import (
     AREA_DOWNSCALE,
+    BLUR_DOWNSCALE,
     CROP_BEFORE_RESIZE,
     OPENCV_KERNELS,
     ROTATE_IN_SMALLER_FRAME,
@@ -17,6 +18,7 @@ RULES: tuple[Rule, ...] = (
     OPENCV_KERNELS,
     ROTATE_IN_SMALLER_FRAME,
     AREA_DOWNSCALE,
+    BLUR_DOWNSCALE,
     FUSED_TO_FLOAT,
     POINTWISE_AFTER_RESIZE,
     COLOR_ON_ARRAYS,
