@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,30 @@ def write_image(
         save.setdefault("quality", 90)
     img.save(path, **save)
     return str(path)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The (type, body) of each whole chunk of a PNG, in order; CRCs not checked."""
+    chunks, pos = [], len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if pos + 12 + length > len(data):
+            break
+        chunks.append((kind, data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def build_png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG of these chunks, each with a correct length and CRC."""
+    parts = [PNG_SIGNATURE]
+    for kind, body in chunks:
+        crc = zlib.crc32(kind + body)
+        parts.append(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc))
+    return b"".join(parts)
 
 
 @pytest.fixture(scope="session")

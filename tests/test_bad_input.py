@@ -15,6 +15,7 @@ not depend on timing noise: the most rewritten candidate built from exact rules 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from PIL import Image, ImageFile
 from torchvision import transforms as T
 
 import reorder
-from conftest import MEAN, STD, write_image
+from conftest import MEAN, STD, build_png, png_chunks, write_image
 from reorder.frontends import parse
 from reorder.kernels.decode import pil_rgb_loader
 from reorder.measure.verify import Outcome, compare, output_units
@@ -150,6 +151,42 @@ def _bit_flips(folder: Path) -> str:
     return _write(folder, "scan_bit_flips.jpg", bytes(data))
 
 
+def _png_bytes(folder: Path) -> bytes:
+    return Path(write_image(folder, 150, 110, "png", seed=9, name="png_source")).read_bytes()
+
+
+def _png_variant(folder: Path, name: str, edit: Callable[[list], list]) -> str:
+    """The source PNG with its chunk list edited and every CRC recomputed: damage past
+    the CRC checks, or chunks the decoders read but do not draw."""
+    return _write(folder, name, build_png(edit(png_chunks(_png_bytes(folder)))))
+
+
+def _edit_idat(chunks: list, edit: Callable[[bytes], bytes]) -> list:
+    return [(kind, edit(body) if kind == b"IDAT" else body) for kind, body in chunks]
+
+
+def _flip_every(body: bytes, step: int) -> bytes:
+    flipped = bytearray(body)
+    for i in range(20, len(flipped), step):
+        flipped[i] ^= 0x5A
+    return bytes(flipped)
+
+
+def _with_chunks(chunks: list, *extra: tuple[bytes, bytes]) -> list:
+    return chunks[:1] + list(extra) + chunks[1:]
+
+
+def _split_idat(chunks: list) -> list:
+    (data,) = [body for kind, body in chunks if kind == b"IDAT"]
+    third = len(data) // 3
+    pieces = [data[:third], data[third : 2 * third], data[2 * third :]]
+    return chunks[:1] + [(b"IDAT", piece) for piece in pieces] + chunks[-1:]
+
+
+_TEXT = (b"tEXt", b"Software\x00reorder tests")
+_GAMMA = (b"gAMA", (45455).to_bytes(4, "big"))
+_PHYS = (b"pHYs", (2835).to_bytes(4, "big") * 2 + b"\x01")
+
 # Files that decode to blocky garbage (damage) or hard black-and-white edges (1-bit)
 # rather than a photograph-like scene.
 NOT_SCENES = {
@@ -158,6 +195,7 @@ NOT_SCENES = {
     "sof_height_larger",
     "sof_height_smaller",
     "png_bilevel",
+    "png_idat_bit_flips_valid_crc",
 }
 
 FILES: dict[str, Callable[[Path], str]] = {
@@ -214,6 +252,24 @@ FILES: dict[str, Callable[[Path], str]] = {
     "png_gray_alpha": lambda d: write_image(d, 150, 110, "png-la", seed=9),
     "png_bilevel": lambda d: write_image(d, 150, 110, "png-1", seed=9),
     "png_16bit": lambda d: write_image(d, 150, 110, "png-i16", seed=9),
+    "png_with_text_and_gamma": lambda d: _png_variant(
+        d, "text_gamma.png", lambda c: _with_chunks(c, _TEXT, _GAMMA, _PHYS)
+    ),
+    "png_split_idat": lambda d: _png_variant(d, "split_idat.png", _split_idat),
+    "png_compressed_text": lambda d: _png_variant(
+        d,
+        "ztxt.png",
+        lambda c: _with_chunks(c, (b"zTXt", b"Comment\x00\x00" + zlib.compress(b"hi"))),
+    ),
+    "png_trailing_garbage": lambda d: _write(d, "png_trailing.png", _png_bytes(d) + b"garbage"),
+    "png_truncated": lambda d: _write(d, "png_truncated.png", _png_bytes(d)[:-3000]),
+    # Structurally valid (CRCs recomputed) but the image data is damaged or short.
+    "png_idat_bit_flips_valid_crc": lambda d: _png_variant(
+        d, "idat_flips.png", lambda c: _edit_idat(c, lambda b: _flip_every(b, 997))
+    ),
+    "png_short_idat_valid_crc": lambda d: _png_variant(
+        d, "short_idat.png", lambda c: _edit_idat(c, lambda b: b[: len(b) // 2])
+    ),
     "png_named_jpg": lambda d: _write(
         d, "really_a_png.jpg", Path(write_image(d, 150, 110, "png", seed=10)).read_bytes()
     ),
@@ -370,8 +426,24 @@ def test_smaller_than_the_crop_raises_like_the_original(folder, plans):
         assert path in str(info.value)
 
 
+DECODES_WHEN_TRUNCATED = (
+    "truncated_half",
+    "truncated_progressive",
+    "png_truncated",
+    "png_short_idat_valid_crc",
+)
+
+
 @pytest.mark.parametrize(
-    "case", ["truncated_half", "truncated_no_eoi", "truncated_progressive", "scan_bit_flips"]
+    "case",
+    [
+        "truncated_half",
+        "truncated_no_eoi",
+        "truncated_progressive",
+        "scan_bit_flips",
+        "png_truncated",
+        "png_short_idat_valid_crc",
+    ],
 )
 @pytest.mark.parametrize("pipeline", ["eval", "train", "keep"])
 def test_load_truncated_images_is_honoured(folder, plans, case, pipeline):
@@ -382,7 +454,7 @@ def test_load_truncated_images_is_honoured(folder, plans, case, pipeline):
     saved = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:
-        if case in ("truncated_half", "truncated_progressive"):
+        if case in DECODES_WHEN_TRUNCATED:
             torch.manual_seed(0)
             assert isinstance(transform(pil_rgb_loader(path)), torch.Tensor)  # it decodes now
         for variant in plans[pipeline]:
@@ -390,18 +462,19 @@ def test_load_truncated_images_is_honoured(folder, plans, case, pipeline):
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
     # ...and the setting is read per call, not remembered: off again, the original raises.
-    if case in ("truncated_half", "truncated_progressive"):
+    if case in DECODES_WHEN_TRUNCATED:
         for variant in plans[pipeline]:
             assert_same_as_original(variant, transform, path)
             with pytest.raises(OSError):
                 variant.plan(path)
 
 
+@pytest.mark.parametrize("fmt", ["jpg", "png"])
 @pytest.mark.parametrize("pipeline", ["eval", "keep"])
-def test_max_image_pixels_is_honoured(folder, plans, pipeline, monkeypatch):
+def test_max_image_pixels_is_honoured(folder, plans, pipeline, fmt, monkeypatch):
     """Pillow refuses a file with more than 2 x MAX_IMAGE_PIXELS pixels (a decompression
     bomb) with DecompressionBombError; a plan must not decode it behind Pillow's back."""
-    path = write_image(folder, 320, 240, "jpg", seed=11, name="bomb")
+    path = write_image(folder, 320, 240, fmt, seed=11, name="bomb")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 320 * 240 // 3)
     transform = plans[pipeline][0].plan.pipeline.original
     with pytest.raises(Image.DecompressionBombError):
