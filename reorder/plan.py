@@ -68,6 +68,10 @@ class Report:
     planning_s: float
     # How unlike each other the samples were: formats, sizes, the original's ms/image.
     spread: str = ""
+    # What `plan.transform` runs on images already decoded by the reference loader ("plan"
+    # or "original": no reduced decode helps there, so the plan can be the slower one).
+    decoded_inputs: str = "plan"
+    decoded_why: str = ""
 
     @property
     def chosen_candidate(self) -> Candidate | None:
@@ -115,9 +119,16 @@ def _with_path(exc: Exception, path: str) -> Exception:
 class PlanTransform:
     """The drop-in transform: accepts what the original did, plus `LazyImage`s."""
 
-    def __init__(self, pipeline: LogicalPipeline, physical: PhysicalPlan | None) -> None:
+    def __init__(
+        self,
+        pipeline: LogicalPipeline,
+        physical: PhysicalPlan | None,
+        decoded_inputs: str = "plan",
+    ) -> None:
         self.pipeline = pipeline
         self.executor = Executor(pipeline, physical) if physical is not None else None
+        # Images the caller decoded take the plan, or the original where it was faster.
+        self._decoded_executor = self.executor if decoded_inputs == "plan" else None
         self._warned = False
 
     def __call__(self, *args: Any, **targets: Any) -> Any:
@@ -135,10 +146,12 @@ class PlanTransform:
         return {keyword: self._image(targets[keyword])}
 
     def _image(self, image: Any) -> Any:
+        lazy = isinstance(image, LazyImage)
+        executor = self.executor if lazy else self._decoded_executor
         try:
-            if self.executor is not None:
-                return self.executor(image)
-            if isinstance(image, LazyImage):
+            if executor is not None:
+                return executor(image)
+            if lazy:
                 image = LOADERS[self.pipeline.loader][0](image.path)
             return self.pipeline.call(self.pipeline.original, image)
         except Exception as exc:
@@ -175,7 +188,7 @@ class Plan:
         self.pipeline = pipeline
         self.physical = physical
         self.report = report
-        self.transform = PlanTransform(pipeline, physical)
+        self.transform = PlanTransform(pipeline, physical, report.decoded_inputs)
         # Where the transform can be imported from ("module:attribute"), when known: the
         # CLI records it in the plan file so that `reorder bench` can find it again.
         self.source: str | None = None
@@ -357,8 +370,9 @@ def load(
             "pass verify=<sample images> to check it again, or re-run reorder.optimize",
             stacklevel=2,
         )
-    tolerance = _planned_tolerance(data)
-    report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0)
+    tolerance, decoded = _planned_tolerance(data), _planned_decoded_inputs(data)
+    loaded = dict(decoded_inputs=decoded[0], decoded_why=decoded[1])
+    report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0, **loaded)
     plan = Plan(pipeline, physical, report)
     if verify is None or physical is None:
         return plan
@@ -371,7 +385,7 @@ def load(
         )
     why = f"loaded from {path}, re-verified on {samples} samples x 2 seeds"
     psnr = f"worst PSNR {verdict.worst_psnr:.1f} dB"
-    plan.report = Report(tolerance, None, samples, 2, (), None, f"{why}: {psnr}", 0.0)
+    plan.report = Report(tolerance, None, samples, 2, (), None, f"{why}: {psnr}", 0.0, **loaded)
     return plan
 
 
@@ -382,3 +396,14 @@ def _planned_tolerance(data: dict[str, Any]) -> str:
     report = data.get("report")
     tolerance = report.get("tolerance") if isinstance(report, dict) else None
     return tolerance if isinstance(tolerance, str) and tolerance in TOLERANCES else "exact"
+
+
+def _planned_decoded_inputs(data: dict[str, Any]) -> tuple[str, str]:
+    """What the file says `plan.transform` runs on decoded images, and why; the plan for
+    files written before the planner measured it (what they did then)."""
+    report = data.get("report")
+    report = report if isinstance(report, dict) else {}
+    choice, why = report.get("decoded_inputs"), report.get("decoded_why")
+    if choice not in ("plan", "original"):
+        return "plan", ""
+    return choice, why if isinstance(why, str) else ""

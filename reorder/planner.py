@@ -38,6 +38,8 @@ MIN_SPEEDUP = 1.03
 # adding repeats after this many seconds: all samples are still verified.
 MAX_TIMED_SAMPLES = 8
 DEFAULT_TIMING_S = 20.0
+# plan.transform on already-decoded images is checked against the original on this many.
+DECODED_SAMPLES = 4
 # The worst PSNR on the samples estimates the worst on other images; a candidate built
 # with approximate rules must clear its tolerance by this much on the samples, so one
 # that barely passes there does not fall short on the next image.
@@ -175,9 +177,13 @@ def optimize(
     ]
     chosen = _choose(candidates)
     physical = list(verdicts)[chosen] if chosen is not None else None
+    decoded: dict[str, str] = {}
     if chosen is not None:
         accepted = sum(c.accepted for c in candidates)
         why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
+        decoded = _decoded_inputs(
+            pipeline, physical, timable, seed_list, tolerance, repeats, deadline
+        )
     else:
         why = _why_original(candidates, tolerance)
     elapsed = time.perf_counter() - started
@@ -191,6 +197,7 @@ def optimize(
         why,
         elapsed,
         _spread(paths, pipeline.input_kind, per_sample_ms),
+        **decoded,
     )
     plan = Plan(pipeline, physical, report)
     plan.sample_paths = paths
@@ -286,6 +293,50 @@ def _time(
     ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
     per_sample = [1000.0 * m for m in medians["original"]]
     return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"], per_sample
+
+
+def _decoded_inputs(
+    pipeline: LogicalPipeline,
+    physical: PhysicalPlan,
+    paths: list[str],
+    seeds: list[int],
+    tolerance: str,
+    repeats: int,
+    deadline: float | None,
+) -> dict[str, str]:
+    """What `plan.transform` should run on PIL images the user decoded: the plan, where it
+    is equivalent and faster there too, else the original (no regression). Without a
+    reduced decode, the PIL-to-array copy and a full-size OpenCV resize can cost more than
+    Pillow's own resize. Verified and timed as the candidates are, on a few samples;
+    decoded arrays and tensors take the same kernels as the original, so they need none."""
+    paths = paths[:: max(1, -(-len(paths) // DECODED_SAMPLES))]
+    if pipeline.input_kind != "pil" or not paths:
+        return {}
+    images = [LOADERS[pipeline.loader][0](p) for p in paths]
+    transform = PlanTransform(pipeline, physical)
+    calls = {
+        "original": lambda img: pipeline.invoke(pipeline.original, img),
+        "plan": lambda img: pipeline.invoke(transform, img),
+    }
+    outcomes = {
+        name: [run_coupled(call, img, s, pipeline.generators) for img in images for s in seeds]
+        for name, call in calls.items()
+    }
+    verdict = compare(outcomes["original"], outcomes["plan"], output_units(pipeline))
+    if not verdict.within(tolerance, _margin(physical)):
+        error = verdict.problem or f"worst PSNR {verdict.worst_psnr:.1f} dB"
+        why = f"{_DECODED} the original: the plan is not within '{tolerance}' there ({error})"
+        return {"decoded_inputs": "original", "decoded_why": why}
+    deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
+    arguments = {name: images for name in calls}
+    medians = time_interleaved(calls, arguments, repeats, deadline, pipeline.generators)
+    ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
+    choice = "plan" if ms["plan"] * MIN_SPEEDUP <= ms["original"] else "original"
+    times = f"plan {ms['plan']:.2f} vs original {ms['original']:.2f} ms/image"
+    return {"decoded_inputs": choice, "decoded_why": f"{_DECODED} the {choice} ({times})"}
+
+
+_DECODED = "plan.transform on images you decode yourself runs"
 
 
 def _spread(paths: list[str], kind: str, original_ms: list[float]) -> str:

@@ -32,6 +32,8 @@ def format_report(report: Report, description: str) -> str:
     ]
     if report.spread:
         lines.append(f"  samples: {report.spread}")
+    if report.decoded_why:
+        lines.append(f"  decoded: {report.decoded_why}")
     chosen = report.chosen_candidate
     if chosen is not None:
         lines.append(
