@@ -28,6 +28,8 @@ _LIBRARIES = (
     "numpy",
 )
 _MAX_FILE_BYTES = 4 * 2**20
+# `decoded` not given: decoded images take the same physical plan as files.
+SAME = object()
 
 
 def library_versions() -> dict[str, str]:
@@ -68,9 +70,7 @@ class Report:
     planning_s: float
     # How unlike each other the samples were: formats, sizes, the original's ms/image.
     spread: str = ""
-    # What `plan.transform` runs on images already decoded by the reference loader ("plan"
-    # or "original": no reduced decode helps there, so the plan can be the slower one).
-    decoded_inputs: str = "plan"
+    # What `plan.transform` runs on images the user decoded, and why (see `Plan`).
     decoded_why: str = ""
 
     @property
@@ -123,12 +123,15 @@ class PlanTransform:
         self,
         pipeline: LogicalPipeline,
         physical: PhysicalPlan | None,
-        decoded_inputs: str = "plan",
+        decoded: PhysicalPlan | None | object = SAME,
     ) -> None:
         self.pipeline = pipeline
         self.executor = Executor(pipeline, physical) if physical is not None else None
-        # Images the caller decoded take the plan, or the original where it was faster.
-        self._decoded_executor = self.executor if decoded_inputs == "plan" else None
+        # Images the caller decoded: `decoded` (None: the original), by default `physical`.
+        if decoded is SAME or decoded == physical:
+            self._decoded_executor = self.executor
+        else:
+            self._decoded_executor = Executor(pipeline, decoded) if decoded is not None else None
         self._warned = False
 
     def __call__(self, *args: Any, **targets: Any) -> Any:
@@ -180,15 +183,25 @@ class PlanTransform:
 
 
 class Plan:
-    """What `reorder.optimize` returns. Call it on a path, or use `.loader`/`.transform`."""
+    """What `reorder.optimize` returns. Call it on a path, or use `.loader`/`.transform`.
+
+    `physical` runs on files (paths, `LazyImage`s); `decoded` on PIL images the user
+    decoded, where no reduced decode helps: the planner picks it separately (None: the
+    original). By default it is `physical`.
+    """
 
     def __init__(
-        self, pipeline: LogicalPipeline, physical: PhysicalPlan | None, report: Report
+        self,
+        pipeline: LogicalPipeline,
+        physical: PhysicalPlan | None,
+        report: Report,
+        decoded: PhysicalPlan | None | object = SAME,
     ) -> None:
         self.pipeline = pipeline
         self.physical = physical
+        self.decoded = physical if decoded is SAME else decoded
         self.report = report
-        self.transform = PlanTransform(pipeline, physical, report.decoded_inputs)
+        self.transform = PlanTransform(pipeline, physical, self.decoded)
         # Where the transform can be imported from ("module:attribute"), when known: the
         # CLI records it in the plan file so that `reorder bench` can find it again.
         self.source: str | None = None
@@ -278,6 +291,7 @@ class Plan:
             "source": self.source,
             "pipeline": [op.name for op in self.pipeline.ops],
             "physical": self.physical.to_dict() if self.physical is not None else None,
+            "decoded": self.decoded.to_dict() if self.decoded is not None else None,
             "report": _finite(asdict(self.report)),
         }
 
@@ -336,7 +350,6 @@ def load(
     """
     from reorder.frontends import parse
     from reorder.planner import reverify
-    from reorder.search import reachable_keys
 
     path = os.fspath(path)
     data = read_plan_file(path)
@@ -352,17 +365,9 @@ def load(
             f"{path}: this plan was made for a different pipeline "
             f"({data.get('pipeline')}); re-run reorder.optimize for this one"
         )
-    physical = None
-    if data.get("physical") is not None:
-        try:
-            physical = PhysicalPlan.from_dict(data["physical"])
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise PlanFileError(f"{path}: malformed plan ({exc})") from None
-        if physical.key() not in reachable_keys(pipeline):
-            raise PlanFileError(
-                f"{path}: not a plan reorder builds for this pipeline "
-                "(edited by hand, or made by another version)"
-            )
+    physical = _read_physical(data.get("physical"), pipeline, path)
+    # Files written before the planner chose for decoded images ran `physical` on them.
+    decoded = _read_physical(data["decoded"], pipeline, path) if "decoded" in data else physical
     versions = data.get("versions")
     if versions != library_versions():
         warnings.warn(
@@ -370,10 +375,9 @@ def load(
             "pass verify=<sample images> to check it again, or re-run reorder.optimize",
             stacklevel=2,
         )
-    tolerance, decoded = _planned_tolerance(data), _planned_decoded_inputs(data)
-    loaded = dict(decoded_inputs=decoded[0], decoded_why=decoded[1])
-    report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0, **loaded)
-    plan = Plan(pipeline, physical, report)
+    tolerance, decoded_why = _planned_tolerance(data), _planned_decoded_why(data)
+    report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0, decoded_why)
+    plan = Plan(pipeline, physical, report, decoded)
     if verify is None or physical is None:
         return plan
     verdict, samples = reverify(plan, verify)
@@ -385,7 +389,9 @@ def load(
         )
     why = f"loaded from {path}, re-verified on {samples} samples x 2 seeds"
     psnr = f"worst PSNR {verdict.worst_psnr:.1f} dB"
-    plan.report = Report(tolerance, None, samples, 2, (), None, f"{why}: {psnr}", 0.0, **loaded)
+    plan.report = Report(
+        tolerance, None, samples, 2, (), None, f"{why}: {psnr}", 0.0, decoded_why=decoded_why
+    )
     return plan
 
 
@@ -398,12 +404,28 @@ def _planned_tolerance(data: dict[str, Any]) -> str:
     return tolerance if isinstance(tolerance, str) and tolerance in TOLERANCES else "exact"
 
 
-def _planned_decoded_inputs(data: dict[str, Any]) -> tuple[str, str]:
-    """What the file says `plan.transform` runs on decoded images, and why; the plan for
-    files written before the planner measured it (what they did then)."""
+def _planned_decoded_why(data: dict[str, Any]) -> str:
     report = data.get("report")
-    report = report if isinstance(report, dict) else {}
-    choice, why = report.get("decoded_inputs"), report.get("decoded_why")
-    if choice not in ("plan", "original"):
-        return "plan", ""
-    return choice, why if isinstance(why, str) else ""
+    why = report.get("decoded_why") if isinstance(report, dict) else None
+    return why if isinstance(why, str) else ""
+
+
+def _read_physical(raw: Any, pipeline: LogicalPipeline, path: str) -> PhysicalPlan | None:
+    """A physical plan of a plan file (None: the original), checked to be one this
+    version's rules build for `pipeline`; raises PlanFileError otherwise."""
+    from reorder.search import reachable_keys
+
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, dict):
+            raise ValueError("a physical plan must be an object")
+        physical = PhysicalPlan.from_dict(raw)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise PlanFileError(f"{path}: malformed plan ({exc})") from None
+    if physical.key() not in reachable_keys(pipeline):
+        raise PlanFileError(
+            f"{path}: not a plan reorder builds for this pipeline "
+            "(edited by hand, or made by another version)"
+        )
+    return physical

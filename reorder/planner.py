@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import time
 from collections import Counter
@@ -38,7 +40,11 @@ MIN_SPEEDUP = 1.03
 # adding repeats after this many seconds: all samples are still verified.
 MAX_TIMED_SAMPLES = 8
 DEFAULT_TIMING_S = 20.0
-# plan.transform on already-decoded images is checked against the original on this many.
+# What plan.transform runs on images the user decoded: this many plans (cheapest first by
+# the cost model) are timed once on one decoded sample, and the fastest few of them are
+# verified and timed on this many.
+DECODED_SCREENED = 12
+DECODED_CANDIDATES = 3
 DECODED_SAMPLES = 4
 # The worst PSNR on the samples estimates the worst on other images; a candidate built
 # with approximate rules must clear its tolerance by this much on the samples, so one
@@ -177,13 +183,14 @@ def optimize(
     ]
     chosen = _choose(candidates)
     physical = list(verdicts)[chosen] if chosen is not None else None
-    decoded: dict[str, str] = {}
-    if chosen is not None:
+    decoded, decoded_why = physical, ""
+    if physical is not None:
         accepted = sum(c.accepted for c in candidates)
         why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
-        decoded = _decoded_inputs(
-            pipeline, physical, timable, seed_list, tolerance, repeats, deadline
-        )
+        if pipeline.input_kind == "pil" and timable:
+            decoded, decoded_why = _decoded_plan(
+                pipeline, ranked, timable, seed_list, tolerance, repeats, deadline
+            )
     else:
         why = _why_original(candidates, tolerance)
     elapsed = time.perf_counter() - started
@@ -197,9 +204,9 @@ def optimize(
         why,
         elapsed,
         _spread(paths, pipeline.input_kind, per_sample_ms),
-        **decoded,
+        decoded_why,
     )
-    plan = Plan(pipeline, physical, report)
+    plan = Plan(pipeline, physical, report, decoded)
     plan.sample_paths = paths
     return plan
 
@@ -295,45 +302,83 @@ def _time(
     return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"], per_sample
 
 
-def _decoded_inputs(
+def _decoded_plan(
     pipeline: LogicalPipeline,
-    physical: PhysicalPlan,
+    ranked: list[PhysicalPlan],
     paths: list[str],
     seeds: list[int],
     tolerance: str,
     repeats: int,
     deadline: float | None,
-) -> dict[str, str]:
-    """What `plan.transform` should run on PIL images the user decoded: the plan, where it
-    is equivalent and faster there too, else the original (no regression). Without a
-    reduced decode, the PIL-to-array copy and a full-size OpenCV resize can cost more than
-    Pillow's own resize. Verified and timed as the candidates are, on a few samples;
-    decoded arrays and tensors take the same kernels as the original, so they need none."""
+) -> tuple[PhysicalPlan | None, str]:
+    """What `plan.transform` runs on PIL images the user decoded (None: the original), and
+    why. No reduced decode helps there (the plan chosen for files may rely on one), and a
+    PIL-to-array copy and a full-size OpenCV resize can cost more than Pillow's own
+    resize: a few plans that decode as the original does (`_decoded_options`; `ranked`
+    is in cost-model order) are verified and timed against the original on up to
+    `DECODED_SAMPLES` decoded samples, and the fastest equivalent one is kept if it beats
+    the original. Decoded arrays and tensors need no
+    such choice: the plans run the original's own kernels on them."""
     paths = paths[:: max(1, -(-len(paths) // DECODED_SAMPLES))]
-    if pipeline.input_kind != "pil" or not paths:
-        return {}
     images = [LOADERS[pipeline.loader][0](p) for p in paths]
-    transform = PlanTransform(pipeline, physical)
-    calls = {
-        "original": lambda img: pipeline.invoke(pipeline.original, img),
-        "plan": lambda img: pipeline.invoke(transform, img),
+    options = _decoded_options(pipeline, ranked, images[0])
+    if not options:
+        return None, f"{_DECODED} the original: no rewrite applies past the decoder"
+    calls = {"original": functools.partial(pipeline.invoke, pipeline.original)}
+    calls |= {
+        str(i): functools.partial(pipeline.invoke, PlanTransform(pipeline, plan))
+        for i, plan in enumerate(options)
     }
     outcomes = {
         name: [run_coupled(call, img, s, pipeline.generators) for img in images for s in seeds]
         for name, call in calls.items()
     }
-    verdict = compare(outcomes["original"], outcomes["plan"], output_units(pipeline))
-    if not verdict.within(tolerance, _margin(physical)):
-        error = verdict.problem or f"worst PSNR {verdict.worst_psnr:.1f} dB"
-        why = f"{_DECODED} the original: the plan is not within '{tolerance}' there ({error})"
-        return {"decoded_inputs": "original", "decoded_why": why}
+    units = output_units(pipeline)
+    equivalent = [
+        name
+        for name, plan in zip(calls, [None, *options], strict=True)
+        if plan is not None
+        and compare(outcomes["original"], outcomes[name], units).within(tolerance, _margin(plan))
+    ]
+    if not equivalent:
+        return None, f"{_DECODED} the original: no plan is within '{tolerance}' there"
+    timed = {name: calls[name] for name in ("original", *equivalent)}
     deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
-    arguments = {name: images for name in calls}
-    medians = time_interleaved(calls, arguments, repeats, deadline, pipeline.generators)
+    medians = time_interleaved(
+        timed, {name: images for name in timed}, repeats, deadline, pipeline.generators
+    )
     ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
-    choice = "plan" if ms["plan"] * MIN_SPEEDUP <= ms["original"] else "original"
-    times = f"plan {ms['plan']:.2f} vs original {ms['original']:.2f} ms/image"
-    return {"decoded_inputs": choice, "decoded_why": f"{_DECODED} the {choice} ({times})"}
+    fastest = min(equivalent, key=ms.__getitem__)
+    times = f"{ms[fastest]:.2f} vs the original's {ms['original']:.2f} ms/image"
+    if ms[fastest] * MIN_SPEEDUP > ms["original"]:
+        return None, f"{_DECODED} the original (the fastest plan there: {times})"
+    names = [op.name for op in pipeline.ops]
+    best = options[int(fastest)]
+    return best, f"{_DECODED} {best.describe(names, with_decode=False)} ({times})"
+
+
+def _decoded_options(
+    pipeline: LogicalPipeline, ranked: list[PhysicalPlan], image: Any
+) -> list[PhysicalPlan]:
+    """The plans worth verifying on decoded images: those decoding as the original does,
+    one per distinct set of stages, the cheapest `DECODED_SCREENED` by the cost model;
+    then, as it knows decoded images least (copies, full-size resizes), the fastest
+    `DECODED_CANDIDATES` of them in one timed run each on `image`."""
+    reference_decode = as_written(pipeline).decode
+    distinct: dict[str, PhysicalPlan] = {}
+    for plan in ranked:
+        if plan.decode == reference_decode:
+            distinct.setdefault(json.dumps(plan.to_dict(with_rules=False)["segments"]), plan)
+    options = list(distinct.values())[:DECODED_SCREENED]
+    if len(options) <= DECODED_CANDIDATES:
+        return options
+    runs = {
+        str(i): functools.partial(pipeline.invoke, PlanTransform(pipeline, plan))
+        for i, plan in enumerate(options)
+    }
+    screen = time_interleaved(runs, {name: [image] for name in runs}, 1, None, pipeline.generators)
+    fastest_first = sorted(range(len(options)), key=lambda i: screen[str(i)][0])
+    return [options[i] for i in fastest_first[:DECODED_CANDIDATES]]
 
 
 _DECODED = "plan.transform on images you decode yourself runs"

@@ -13,6 +13,7 @@ from torchvision import transforms as T
 
 import reorder
 from conftest import MEAN, STD, write_image
+from reorder.search import as_written
 
 
 @pytest.fixture(scope="module")
@@ -91,68 +92,73 @@ def test_plan_transform_accepts_pil_images_too(photos):
     assert psnr_255(expected * std, got * std) >= 35
 
 
-def _rig_decoded_timing(monkeypatch, slower: str) -> None:
-    """Make `slower` (plan or original) measure twice as slow, in the decoded-images check
-    only: which one is faster there depends on the machine, the routing must not."""
+def _rig_decoded_timing(monkeypatch, faster: str) -> None:
+    """Make the original (faster="plan") or every plan (faster="original") measure twice
+    as slow, in the decoded-images check only: which one is faster on decoded images
+    depends on the machine; what the plan does with the answer must not."""
     from reorder import planner
 
     real = planner.time_interleaved
 
     def rigged(calls, arguments, repeats, deadline=None, generators=()):
         medians = real(calls, arguments, repeats, deadline, generators)
-        if set(calls) == {"original", "plan"}:
-            medians[slower] = [2 * m + 0.01 for m in medians[slower]]
+        if isinstance(next(iter(arguments.values()))[0], Image.Image):  # decoded images
+            for name in medians:
+                if (name == "original") == (faster == "plan"):
+                    medians[name] = [2 * m + 0.01 for m in medians[name]]
         return medians
 
     monkeypatch.setattr(planner, "time_interleaved", rigged)
 
 
-def _executor_inputs(monkeypatch) -> list[str]:
-    """The container of every image the plan's executor runs on, in order."""
+def _executor_plans(monkeypatch) -> list[tuple[str, object]]:
+    """(container, physical plan) of every image a plan's executor runs on, in order."""
     from reorder.runtime import Executor
 
-    seen: list[str] = []
+    seen: list[tuple[str, object]] = []
     real = Executor.__call__
-    monkeypatch.setattr(
-        Executor,
-        "__call__",
-        lambda self, image: seen.append(type(image).__name__) or real(self, image),
-    )
+
+    def recording(self, image):
+        seen.append((type(image).__name__, self.physical))
+        return real(self, image)
+
+    monkeypatch.setattr(Executor, "__call__", recording)
     return seen
 
 
 @pytest.mark.parametrize("faster", ["plan", "original"])
 def test_decoded_images_take_whichever_is_faster_on_them(photos, monkeypatch, tmp_path, faster):
     """No reduced decode helps an image the user decoded, so `plan.transform` may be the
-    slower one there: on PIL images it runs the plan only where that was measured faster,
-    else the original, and a saved plan keeps the choice."""
-    _rig_decoded_timing(monkeypatch, "original" if faster == "plan" else "plan")
+    slower one there: on PIL images it runs the fastest accepted candidate measured on
+    decoded images, or the original where none beat it; a saved plan keeps the choice."""
+    _rig_decoded_timing(monkeypatch, faster)
     transform = eval_pipeline()
     plan = reorder.optimize(transform, photos, progress=False, repeats=1)
     assert plan.physical is not None
-    assert plan.report.decoded_inputs == faster
-    assert f"plan.transform on images you decode yourself runs the {faster}" in str(plan)
+    assert (plan.decoded is None) == (faster == "original")
+    if plan.decoded is not None:  # decoding as the original does: no reduced decode there
+        assert plan.decoded.decode == as_written(plan.pipeline).decode
+    assert "plan.transform on images you decode yourself runs" in plan.report.decoded_why
     plan.save(tmp_path / "plan.json")
     loaded = reorder.load(tmp_path / "plan.json", transform)
+    assert loaded.decoded == plan.decoded and loaded.physical == plan.physical
     img = Image.open(photos[1]).convert("RGB")
-    seen = _executor_inputs(monkeypatch)
+    seen = _executor_plans(monkeypatch)
     for each in (plan, loaded):
         out = each.transform(img)
         if faster == "original":
             assert torch.equal(out, transform(img))
-        each(photos[1])  # a path: the plan, always
-    planned = ["Image", "LazyImage"] if faster == "plan" else ["LazyImage"]
-    assert seen == planned * 2
+        each(photos[1])  # a path: the chosen plan, always
+    on_images = [("Image", plan.decoded)] if faster == "plan" else []
+    assert seen == (on_images + [("LazyImage", plan.physical)]) * 2
 
 
-def test_decoded_images_take_the_original_where_the_plan_is_not_equivalent_there(
-    photos, monkeypatch
-):
-    """Verified like a candidate: where the plan misses the tolerance on decoded images
-    (here: a verdict spoiled once candidates are timed), they take the original."""
+def test_decoded_images_take_the_original_where_no_plan_is_equivalent_there(photos, monkeypatch):
+    """Verified like the candidates: where no plan meets the tolerance on decoded images
+    (here: every verdict spoiled once candidates are timed), they take the original."""
     from reorder import planner
 
-    _rig_decoded_timing(monkeypatch, "original")  # the plan would be the faster one
+    _rig_decoded_timing(monkeypatch, "plan")  # a plan would otherwise be the faster one
     timed = []
     real_time, real_compare = planner._time, planner.compare
     monkeypatch.setattr(planner, "_time", lambda *a: timed.append(1) or real_time(*a))
@@ -163,8 +169,8 @@ def test_decoded_images_take_the_original_where_the_plan_is_not_equivalent_there
 
     monkeypatch.setattr(planner, "compare", spoiled_after_timing)
     plan = reorder.optimize(eval_pipeline(), photos, progress=False, repeats=1)
-    assert plan.physical is not None and plan.report.decoded_inputs == "original"
-    assert "not within 'close' there (worst PSNR 20.0 dB)" in plan.report.decoded_why
+    assert plan.physical is not None and plan.decoded is None
+    assert "the original: no plan is within 'close' there" in plan.report.decoded_why
     img = Image.open(photos[0]).convert("RGB")
     assert torch.equal(plan.transform(img), eval_pipeline()(img))
 

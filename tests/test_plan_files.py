@@ -515,6 +515,11 @@ HOSTILE: dict[str, Callable[[dict], None]] = {
     "schema missing": lambda data: data.pop("schema"),
     "format missing": lambda data: data.pop("format"),
     "fingerprint is a number": _set(("fingerprint",), 0),
+    # the plan for decoded images is checked as the plan for files is
+    "decoded is a string": _set(("decoded",), "decode -> reference"),
+    "decoded is a list": _set(("decoded",), []),
+    "decoded stage is a list": _set(("decoded", "segments", 0, "stages"), [["reference", [0]]]),
+    "decoded kernel unknown": _set(("decoded", "segments", 0, "stages", 0, "kernel"), "evil"),
     "fingerprint is a list": _set(("fingerprint",), _nested(500, "x")),
 }
 

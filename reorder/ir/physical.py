@@ -68,8 +68,8 @@ class PhysicalPlan:
         """Canonical form for deduplication: the plan without its history."""
         return json.dumps(self.to_dict(with_rules=False), sort_keys=True)
 
-    def describe(self, op_names: list[str]) -> str:
-        parts = [self.decode.describe(op_names)]
+    def describe(self, op_names: list[str], with_decode: bool = True) -> str:
+        parts = [self.decode.describe(op_names)] if with_decode else []
         for segment in self.segments:
             if segment.barrier is not None:
                 parts.append(f"[{op_names[segment.barrier]}]")
