@@ -29,7 +29,7 @@ _LIBRARIES = (
 )
 _MAX_FILE_BYTES = 4 * 2**20
 # `decoded` not given: decoded images take the same physical plan as files.
-SAME = object()
+_SAME = object()
 
 
 def library_versions() -> dict[str, str]:
@@ -123,12 +123,12 @@ class PlanTransform:
         self,
         pipeline: LogicalPipeline,
         physical: PhysicalPlan | None,
-        decoded: PhysicalPlan | None | object = SAME,
+        decoded: PhysicalPlan | None | object = _SAME,
     ) -> None:
         self.pipeline = pipeline
         self.executor = Executor(pipeline, physical) if physical is not None else None
         # Images the caller decoded: `decoded` (None: the original), by default `physical`.
-        if decoded is SAME or decoded == physical:
+        if decoded is _SAME or decoded == physical:
             self._decoded_executor = self.executor
         else:
             self._decoded_executor = Executor(pipeline, decoded) if decoded is not None else None
@@ -195,11 +195,11 @@ class Plan:
         pipeline: LogicalPipeline,
         physical: PhysicalPlan | None,
         report: Report,
-        decoded: PhysicalPlan | None | object = SAME,
+        decoded: PhysicalPlan | None | object = _SAME,
     ) -> None:
         self.pipeline = pipeline
         self.physical = physical
-        self.decoded = physical if decoded is SAME else decoded
+        self.decoded = physical if decoded is _SAME else decoded
         self.report = report
         self.transform = PlanTransform(pipeline, physical, self.decoded)
         # Where the transform can be imported from ("module:attribute"), when known: the

@@ -317,8 +317,8 @@ def _decoded_plan(
     resize: a few plans that decode as the original does (`_decoded_options`; `ranked`
     is in cost-model order) are verified and timed against the original on up to
     `DECODED_SAMPLES` decoded samples, and the fastest equivalent one is kept if it beats
-    the original. Decoded arrays and tensors need no
-    such choice: the plans run the original's own kernels on them."""
+    the original. Decoded arrays and tensors need no such choice: the plans run the
+    original's own kernels on them."""
     paths = paths[:: max(1, -(-len(paths) // DECODED_SAMPLES))]
     images = [LOADERS[pipeline.loader][0](p) for p in paths]
     options = _decoded_options(pipeline, ranked, images[0])
