@@ -111,18 +111,26 @@ ROTATE_IN_SMALLER_FRAME = Rule(
 )
 
 
+def _cv_resamples(
+    plan: PhysicalPlan, pipeline: LogicalPipeline
+) -> Iterator[tuple[Stage, bool, bool]]:
+    """Each cv stage that resamples; whether fill (padding, crops past the edge, rotation
+    corners: hard edges) came before it in its segment; whether it fills itself."""
+    for _, stages in modelled_segments(plan):
+        filled = False
+        for stage in stages:
+            fills = has(stage, pipeline, "fills")
+            if stage.kernel == "cv" and has(stage, pipeline, "resample"):
+                yield stage, filled, fills
+            filled = filled or fills
+
+
 def _area(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[PhysicalPlan]:
-    # Fill (padding, crops past the edge, rotation corners) makes hard edges, where the
-    # pixel-area average and PIL's filter differ most: only downscale fill-free input.
+    # Hard edges are where the pixel-area average and PIL's filter differ most: only
+    # downscale fill-free input.
     if not starts_from_pil(pipeline):
         return
-    eligible = set()
-    for _, stages in modelled_segments(plan):
-        for stage in stages:
-            if has(stage, pipeline, "fills"):
-                break
-            if stage.kernel == "cv" and has(stage, pipeline, "resample"):
-                eligible.add(stage)
+    eligible = {s for s, filled, fills in _cv_resamples(plan, pipeline) if not (filled or fills)}
     yield from convert_stages(plan, pipeline, eligible.__contains__, "cv_area", "area_downscale")
 
 
@@ -143,13 +151,7 @@ def _blur_after_fill(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[
     # padding much as PIL's triangle does (>= 49 dB after a rotation, on photos).
     if not starts_from_pil(pipeline):
         return
-    eligible = set()
-    for _, stages in modelled_segments(plan):
-        filled = False
-        for stage in stages:
-            if filled and stage.kernel == "cv" and has(stage, pipeline, "resample"):
-                eligible.add(stage)
-            filled = filled or has(stage, pipeline, "fills")
+    eligible = {s for s, filled, _ in _cv_resamples(plan, pipeline) if filled}
     yield from convert_stages(plan, pipeline, eligible.__contains__, "cv_blur", "blur_downscale")
 
 
