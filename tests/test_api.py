@@ -129,8 +129,9 @@ def _executor_plans(monkeypatch) -> list[tuple[str, object]]:
 @pytest.mark.parametrize("faster", ["plan", "original"])
 def test_decoded_images_take_whichever_is_faster_on_them(photos, monkeypatch, tmp_path, faster):
     """No reduced decode helps an image the user decoded, so `plan.transform` may be the
-    slower one there: on PIL images it runs the fastest accepted candidate measured on
-    decoded images, or the original where none beat it; a saved plan keeps the choice."""
+    slower one there: on PIL images it runs the plan measured fastest on decoded images
+    (one that decodes as the original does), or the original where none beat it; a saved
+    plan keeps the choice."""
     _rig_decoded_timing(monkeypatch, faster)
     transform = eval_pipeline()
     plan = reorder.optimize(transform, photos, progress=False, repeats=1)
