@@ -49,7 +49,7 @@ def decode_floor(source: FloorInput) -> np.ndarray:
 
 def verify(plan: reorder.Plan, paths: Sequence[str]) -> Verification:
     """The plan against the original on `paths`, with seeds the planner did not use."""
-    return reverify(plan, paths, VERIFY_SEEDS)[0]
+    return reverify(plan, paths, VERIFY_SEEDS).verification
 
 
 def factor_text(factors: Sequence[int]) -> str:

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from reorder.ir import LogicalPipeline, PhysicalPlan
+from reorder.ir import Envelope, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import LOADERS
 from reorder.runtime import Executor, LazyImage
 
@@ -56,6 +56,7 @@ class Candidate:
     mean_abs: float | None
     accepted: bool
     reason: str
+    worst_sample: str = ""  # the image and seed of its largest error
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Report:
     spread: str = ""
     # What `plan.transform` runs on images the user decoded, and why (see `Plan`).
     decoded_why: str = ""
+    # What verification covered: the inputs, and the chosen plan's envelope.
+    envelope: tuple[str, ...] = ()
 
     @property
     def chosen_candidate(self) -> Candidate | None:
@@ -93,7 +96,8 @@ class Report:
         chosen = data["chosen"]
         if chosen is not None and not (isinstance(chosen, int) and 0 <= chosen < len(candidates)):
             raise ValueError(f"chosen candidate {chosen!r} is not in the report")
-        return cls(**{**data, "candidates": candidates})
+        envelope = tuple(str(line) for line in data.get("envelope", ()))
+        return cls(**{**data, "candidates": candidates, "envelope": envelope})
 
 
 def _inf(psnr: float | None) -> float:
@@ -124,14 +128,22 @@ class PlanTransform:
         pipeline: LogicalPipeline,
         physical: PhysicalPlan | None,
         decoded: PhysicalPlan | None | object = _SAME,
+        envelope: Envelope | None = None,
+        decoded_envelope: Envelope | None = None,
     ) -> None:
+        """`envelope`: where `physical` was verified (None: run it everywhere, as the
+        verifier does); `decoded_envelope` likewise for `decoded`."""
         self.pipeline = pipeline
-        self.executor = Executor(pipeline, physical) if physical is not None else None
+        self.executor = (
+            Executor(pipeline, physical, envelope) if physical is not None else None
+        )
         # Images the caller decoded: `decoded` (None: the original), by default `physical`.
-        if decoded is _SAME or decoded == physical:
+        if decoded is _SAME:
             self._decoded_executor = self.executor
+        elif decoded is not None:
+            self._decoded_executor = Executor(pipeline, decoded, decoded_envelope)
         else:
-            self._decoded_executor = Executor(pipeline, decoded) if decoded is not None else None
+            self._decoded_executor = None
         self._warned = False
 
     def __call__(self, *args: Any, **targets: Any) -> Any:
@@ -196,12 +208,19 @@ class Plan:
         physical: PhysicalPlan | None,
         report: Report,
         decoded: PhysicalPlan | None | object = _SAME,
+        envelope: Envelope | None = None,
+        decoded_envelope: Envelope | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.physical = physical
         self.decoded = physical if decoded is _SAME else decoded
+        # Where each was verified: outside it, a segment runs the original's kernels.
+        self.envelope = envelope
+        self.decoded_envelope = envelope if decoded is _SAME else decoded_envelope
         self.report = report
-        self.transform = PlanTransform(pipeline, physical, self.decoded)
+        self.transform = PlanTransform(
+            pipeline, physical, self.decoded, self.envelope, self.decoded_envelope
+        )
         # Where the transform can be imported from ("module:attribute"), when known: the
         # CLI records it in the plan file so that `reorder bench` can find it again.
         self.source: str | None = None
@@ -292,11 +311,34 @@ class Plan:
             "pipeline": [op.name for op in self.pipeline.ops],
             "physical": self.physical.to_dict() if self.physical is not None else None,
             "decoded": self.decoded.to_dict() if self.decoded is not None else None,
+            "envelope": _envelope_dict(self.envelope),
+            "decoded_envelope": _envelope_dict(self.decoded_envelope),
             "report": _finite(asdict(self.report)),
         }
 
     def save(self, path: str | os.PathLike) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+
+
+def _envelope_dict(envelope: Envelope | None) -> dict[str, Any] | None:
+    return envelope.to_dict() if envelope is not None else None
+
+
+def _read_envelope(data: dict[str, Any], key: str, physical: Any, path: str) -> Envelope | None:
+    """The envelope a plan file records for a physical plan. A file from before envelopes
+    would run unverified geometry, so it is refused; null is a plan saved without one
+    (built by hand, not by `optimize`), which runs unguarded as it did when saved."""
+    if physical is None or (key in data and data[key] is None):
+        return None
+    if key not in data:
+        raise PlanFileError(
+            f"{path}: this plan records no verified envelope (written by an older reorder); "
+            "re-run reorder.optimize"
+        )
+    try:
+        return Envelope.from_dict(data[key])
+    except (ValueError, TypeError) as exc:
+        raise PlanFileError(f"{path}: malformed envelope ({exc})") from None
 
 
 def _finite(value: Any) -> Any:
@@ -368,6 +410,10 @@ def load(
     physical = _read_physical(data.get("physical"), pipeline, path)
     # Files written before the planner chose for decoded images ran `physical` on them.
     decoded = _read_physical(data["decoded"], pipeline, path) if "decoded" in data else physical
+    envelope = _read_envelope(data, "envelope", physical, path)
+    decoded_envelope = _read_envelope(
+        data, "decoded_envelope" if "decoded" in data else "envelope", decoded, path
+    )
     versions = data.get("versions")
     if versions != library_versions():
         warnings.warn(
@@ -377,20 +423,19 @@ def load(
         )
     tolerance, decoded_why = _planned_tolerance(data), _planned_decoded_why(data)
     report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0, decoded_why)
-    plan = Plan(pipeline, physical, report, decoded)
+    plan = Plan(pipeline, physical, report, decoded, envelope, decoded_envelope)
     if verify is None or physical is None:
         return plan
-    verdict, samples = reverify(plan, verify)
-    if not verdict.within(tolerance):
+    recheck = reverify(plan, verify)
+    if recheck.verdict == "broken":
         raise PlanFileError(
-            f"{path}: the plan no longer holds '{tolerance}' on {samples} samples "
-            f"({verdict.problem or f'worst PSNR {verdict.worst_psnr:.1f} dB'}); "
+            f"{path}: the plan no longer holds '{tolerance}': {recheck.describe()}; "
             "re-run reorder.optimize"
         )
-    why = f"loaded from {path}, re-verified on {samples} samples x 2 seeds"
-    psnr = f"worst PSNR {verdict.worst_psnr:.1f} dB"
+    why = f"loaded from {path}, re-verified: {recheck.describe()}"
     plan.report = Report(
-        tolerance, None, samples, 2, (), None, f"{why}: {psnr}", 0.0, decoded_why=decoded_why
+        tolerance, None, recheck.samples, recheck.seeds, (), None, why, 0.0,
+        decoded_why=decoded_why,
     )
     return plan
 

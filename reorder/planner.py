@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,10 @@ from PIL import Image
 from tqdm import tqdm  # text bars everywhere: tqdm.auto warns in Jupyter without ipywidgets
 
 from reorder.frontends import parse
-from reorder.ir import ImageSpec, LogicalPipeline, PhysicalPlan
+from reorder.ir import Envelope, ImageSpec, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.measure.cost import calibrated
+from reorder.measure.cover import cover_images, header_sizes
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import (
     TOLERANCES,
@@ -29,6 +32,7 @@ from reorder.measure.verify import (
     run_coupled,
 )
 from reorder.plan import Candidate, Plan, PlanTransform, Report
+from reorder.rng import preserved_rng
 from reorder.rules import RULES
 from reorder.runtime import LazyImage
 from reorder.search import as_written, enumerate_plans
@@ -98,26 +102,69 @@ def reference_call(pipeline: LogicalPipeline) -> Callable[[str], Any]:
 
 
 def candidate_call(
-    pipeline: LogicalPipeline, plan: PhysicalPlan | None
-) -> Callable[[LazyImage], Any]:
-    """A plan on a lazy image, with the same call convention and result as `reference_call`."""
-    transform = PlanTransform(pipeline, plan)
-    return lambda lazy: pipeline.invoke(transform, lazy)
+    pipeline: LogicalPipeline,
+    plan: PhysicalPlan | None,
+    envelope: Envelope | None = None,
+    record_into: Envelope | None = None,
+) -> Callable[[Any], Any]:
+    """A plan on a lazy image (or a decoded one), with the same call convention and
+    result as `reference_call`; guarded by `envelope`, or recording into `record_into`."""
+    transform = PlanTransform(pipeline, plan, envelope=envelope)
+    if transform.executor is not None:
+        transform.executor.record_into = record_into
+    return lambda image: pipeline.invoke(transform, image)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A plan verified again, by the planner's own acceptance rule."""
+
+    verification: Verification
+    samples: int
+    seeds: int
+    verdict: str  # "holds", "holds by less than the margin" or "broken"
+    worst: str  # the image and seed of the worst sample ("" when all were identical)
+
+    def describe(self) -> str:
+        v = self.verification
+        error = v.problem or f"worst PSNR {v.worst_psnr:.1f} dB, max |err| {v.max_abs:.1f}"
+        where = f" at {self.worst}" if self.worst else ""
+        return f"{self.verdict} on {self.samples} images x {self.seeds} seeds ({error}{where})"
 
 
 def reverify(
     plan: Plan,
     samples: str | os.PathLike | Iterable[str | os.PathLike],
     seeds: Sequence[int] = (0, 1),
-) -> tuple[Verification, int]:
-    """A plan against its original on `samples` under `seeds`, as `optimize` verified it;
-    the verdict and the number of samples."""
+) -> Recheck:
+    """A plan against its original on `samples` under `seeds`, run as users run it
+    (inside its envelope as planned, outside it on the exact path), judged by the rule
+    `optimize` applied: its tolerance, with the approximation margin."""
     paths = sample_paths(samples)
     pipeline, generators = plan.pipeline, plan.pipeline.generators
-    original, run = reference_call(pipeline), candidate_call(pipeline, plan.physical)
-    references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
-    outcomes = [run_coupled(run, LazyImage(p), s, generators) for p in paths for s in seeds]
-    return compare(references, outcomes, output_units(pipeline)), len(paths)
+    original = reference_call(pipeline)
+    run = candidate_call(pipeline, plan.physical, plan.envelope)
+    with preserved_rng(generators, devices=True):
+        references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
+        outcomes = [run_coupled(run, LazyImage(p), s, generators) for p in paths for s in seeds]
+    verification = compare(references, outcomes, output_units(pipeline))
+    tolerance = plan.report.tolerance
+    margin = _margin(plan.physical) if plan.physical is not None else 0.0
+    return Recheck(
+        verification,
+        len(paths),
+        len(seeds),
+        verification.verdict(tolerance, margin),
+        _where(verification, paths, list(seeds)),
+    )
+
+
+def _where(verification: Verification, paths: Sequence[str], seeds: Sequence[int]) -> str:
+    """The image and seed of a verification's worst outcome (outcomes are path-major)."""
+    index = verification.worst_index
+    if index is None:
+        return ""
+    return f"{Path(paths[index // len(seeds)]).name} seed {seeds[index % len(seeds)]}"
 
 
 def optimize(
@@ -126,6 +173,7 @@ def optimize(
     *,
     tolerance: str = "close",
     loader: str | None = None,
+    dataset: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     time_budget: float | None = None,
     seeds: int = 2,
     max_timed: int = 6,
@@ -138,7 +186,10 @@ def optimize(
     >= 35 dB PSNR) or "fast" (>= 30 dB). `loader`: how the original's images are read,
     which decides what the plan must reproduce: "pil" (`ImageFolder`'s default, for
     torchvision), "torchvision.io" (v2 pipelines on uint8 tensors from `decode_image`),
-    "cv2" (albumentations); the frontend's usual one when None. `time_budget`: seconds for
+    "cv2" (albumentations); the frontend's usual one when None. `dataset`: the files (or a
+    directory) the plan will run on, whose headers give the range of sizes and aspects to
+    verify over (default: the samples); a segment meeting an input outside what was
+    verified runs the original's own kernels. `time_budget`: seconds for
     the whole search, honoured by cutting timing repeats and candidates. Returns a `Plan`;
     if nothing is both faster and equivalent, the plan runs the original pipeline and says
     why.
@@ -148,18 +199,49 @@ def optimize(
     started = time.perf_counter()
     deadline = started + time_budget if time_budget else None
     paths = sample_paths(samples)
+    dataset_paths = sample_paths(dataset) if dataset is not None else paths
     pipeline = parse(transform, loader)
-    original = reference_call(pipeline)
-    ranked, estimates = _rank(pipeline, paths, tolerance)
-    seed_list = list(range(seeds))
-    bar = tqdm(total=max_timed + 2, desc="reorder", disable=not progress, leave=False)
+    # Planning seeds every stream for its coupled runs: the caller's come back untouched.
+    with preserved_rng(pipeline.generators, devices=True):
+        with tempfile.TemporaryDirectory(prefix="reorder-cover-") as folder:
+            sizes = header_sizes(dataset_paths)
+            cover = cover_images(paths, sizes, folder)
+            return _optimize(
+                pipeline,
+                paths,
+                cover,
+                len(sizes),
+                tolerance,
+                list(range(seeds)),
+                max_timed,
+                repeats,
+                started,
+                deadline,
+                progress,
+            )
 
+
+def _optimize(
+    pipeline: LogicalPipeline,
+    paths: list[str],
+    cover: list[str],
+    headers: int,
+    tolerance: str,
+    seed_list: list[int],
+    max_timed: int,
+    repeats: int,
+    started: float,
+    deadline: float | None,
+    progress: bool,
+) -> Plan:
+    original = reference_call(pipeline)
+    ranked, estimates = rank(pipeline, paths, tolerance)
+    seeds = len(seed_list)
+    checked = paths + cover
+    bar = tqdm(total=max_timed + 2, desc="reorder", disable=not progress, leave=False)
     bar.set_postfix_str(f"{len(ranked)} candidates generated; reference outputs")
-    generators = pipeline.generators
-    references = [run_coupled(original, p, s, generators) for p in paths for s in seed_list]
-    bar.update(1)
-    verdicts = _verify(
-        pipeline, ranked, paths, seed_list, references, tolerance, max_timed, deadline, bar
+    references, verdicts, envelopes = verify_candidates(
+        pipeline, ranked, checked, seed_list, tolerance, max_timed, deadline, bar
     )
     passing = [p for p in verdicts if verdicts[p].within(tolerance, _margin(p))]
     # Time only what the original processes: an error path says nothing about speed.
@@ -170,30 +252,42 @@ def optimize(
     ]
     bar.set_postfix_str(f"timing {len(passing)} candidates")
     timed, original_ms, per_sample_ms = _time(
-        pipeline, original, passing, timable, repeats, deadline
+        pipeline, original, passing, envelopes, timable, repeats, deadline
     )
     bar.update(1)
     bar.close()
 
     candidates = [
         _candidate(
-            plan, pipeline, estimates[plan], verdict, timed.get(plan), original_ms, tolerance
+            plan,
+            pipeline,
+            estimates[plan],
+            verdict,
+            timed.get(plan),
+            original_ms,
+            tolerance,
+            _where(verdict, checked, seed_list),
         )
         for plan, verdict in verdicts.items()
     ]
     chosen = _choose(candidates)
     physical = list(verdicts)[chosen] if chosen is not None else None
-    decoded, decoded_why = physical, ""
+    envelope = envelopes.get(physical) if physical is not None else None
+    decoded, decoded_envelope, decoded_why = physical, envelope, ""
     if physical is not None:
         accepted = sum(c.accepted for c in candidates)
         why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
         if pipeline.input_kind == "pil" and timable:
-            decoded, decoded_why = _decoded_plan(
-                pipeline, ranked, timable, seed_list, tolerance, repeats, deadline
+            decoded, decoded_envelope, decoded_why = _decoded_plan(
+                pipeline, ranked, timable, cover, seed_list, tolerance, repeats, deadline
             )
     else:
         why = _why_original(candidates, tolerance)
     elapsed = time.perf_counter() - started
+    covered = (
+        f"{len(paths)} samples and {len(cover)} copies of one cut to the extreme sizes "
+        f"among {headers} file headers"
+    )
     report = Report(
         tolerance,
         original_ms,
@@ -205,13 +299,14 @@ def optimize(
         elapsed,
         _spread(paths, pipeline.input_kind, per_sample_ms),
         decoded_why,
+        (covered, *(envelope.describe() if envelope is not None else ())),
     )
-    plan = Plan(pipeline, physical, report, decoded)
+    plan = Plan(pipeline, physical, report, decoded, envelope, decoded_envelope)
     plan.sample_paths = paths
     return plan
 
 
-def _rank(
+def rank(
     pipeline: LogicalPipeline, paths: list[str], tolerance: str
 ) -> tuple[list[PhysicalPlan], dict[PhysicalPlan, float]]:
     """Every plan the rules reach (but the as-written one), cheapest estimate first."""
@@ -235,29 +330,37 @@ def _rank(
     return cheapest + [p for p in ranked if p not in cheapest], estimates
 
 
-def _verify(
+def verify_candidates(
     pipeline: LogicalPipeline,
     ranked: list[PhysicalPlan],
     paths: list[str],
     seeds: list[int],
-    references: list[Outcome],
     tolerance: str,
     max_timed: int,
-    deadline: float | None,
-    bar: Any,
-) -> dict[PhysicalPlan, Verification]:
-    """Verify candidates in rank order until `max_timed` distinct ones pass `tolerance`
-    (a failing one does not use up a timing slot: cheap candidates often share the
-    rewrite that failed)."""
+    deadline: float | None = None,
+    bar: Any = None,
+) -> tuple[list[Outcome], dict[PhysicalPlan, Verification], dict[PhysicalPlan, Envelope]]:
+    """The original's outcomes on `paths` x `seeds` (the samples, then the copies cut to
+    the dataset's extreme sizes); then candidates verified in rank order until
+    `max_timed` distinct ones pass `tolerance` (a failing one does not use up a timing
+    slot: cheap candidates often share the rewrite that failed), each with the envelope
+    its runs covered."""
+    bar = bar if bar is not None else tqdm(disable=True)
+    generators = pipeline.generators
+    original = reference_call(pipeline)
+    references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
+    bar.update(1)
     units = output_units(pipeline)
     verdicts: dict[PhysicalPlan, Verification] = {}
+    envelopes: dict[PhysicalPlan, Envelope] = {}
     computed: dict[str, PhysicalPlan] = {}
     for attempt, plan in enumerate(ranked):
         out_of_time = deadline is not None and time.perf_counter() > deadline
         passing = sum(v.within(tolerance, _margin(p)) for p, v in verdicts.items())
         if passing == max_timed or attempt == 3 * max_timed or out_of_time:
             break
-        run = candidate_call(pipeline, plan)
+        envelope = Envelope()
+        run = candidate_call(pipeline, plan, record_into=envelope)
         outcomes = [
             run_coupled(run, LazyImage(p), s, pipeline.generators) for p in paths for s in seeds
         ]
@@ -271,16 +374,17 @@ def _verify(
         if same is not None and _approximations(plan) < _approximations(same):
             del verdicts[same]
         computed[key] = plan
-        verdicts[plan] = compare(references, outcomes, units)
+        verdicts[plan], envelopes[plan] = compare(references, outcomes, units), envelope
         bar.set_postfix_str(f"verified {len(verdicts)}")
         bar.update(verdicts[plan].within(tolerance, _margin(plan)))
-    return verdicts
+    return references, verdicts, envelopes
 
 
 def _time(
     pipeline: LogicalPipeline,
     original: Callable[[str], Any],
     plans: list[PhysicalPlan],
+    envelopes: dict[PhysicalPlan, Envelope],
     paths: list[str],
     repeats: int,
     deadline: float | None,
@@ -293,7 +397,7 @@ def _time(
     calls: dict[str, Callable[[Any], Any]] = {"original": original}
     arguments: dict[str, list[Any]] = {"original": paths}
     for i, plan in enumerate(plans):
-        calls[str(i)] = candidate_call(pipeline, plan)
+        calls[str(i)] = candidate_call(pipeline, plan, envelopes[plan])
         arguments[str(i)] = [LazyImage(p) for p in paths]
     deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
     medians = time_interleaved(calls, arguments, repeats, deadline, pipeline.generators)
@@ -306,31 +410,35 @@ def _decoded_plan(
     pipeline: LogicalPipeline,
     ranked: list[PhysicalPlan],
     paths: list[str],
+    cover: list[str],
     seeds: list[int],
     tolerance: str,
     repeats: int,
     deadline: float | None,
-) -> tuple[PhysicalPlan | None, str]:
-    """What `plan.transform` runs on PIL images the user decoded (None: the original), and
-    why. No reduced decode helps there (the plan chosen for files may rely on one), and a
-    PIL-to-array copy and a full-size OpenCV resize can cost more than Pillow's own
-    resize: a few plans that decode as the original does (`_decoded_options`; `ranked`
-    is in cost-model order) are verified and timed against the original on up to
-    `DECODED_SAMPLES` decoded samples, and the fastest equivalent one is kept if it beats
-    the original. Decoded arrays and tensors need no such choice: the plans run the
-    original's own kernels on them."""
+) -> tuple[PhysicalPlan | None, Envelope | None, str]:
+    """What `plan.transform` runs on PIL images the user decoded (None: the original),
+    where it was verified, and why. No reduced decode helps there (the plan chosen for
+    files may rely on one), and a PIL-to-array copy and a full-size OpenCV resize can cost
+    more than Pillow's own resize: a few plans that decode as the original does
+    (`_decoded_options`; `ranked` is in cost-model order) are verified against the
+    original on up to `DECODED_SAMPLES` decoded samples and the `cover` images, and timed
+    on the samples; the fastest equivalent one is kept if it beats the original. Decoded
+    arrays and tensors need no such choice: the plans run the original's own kernels."""
     paths = paths[:: max(1, -(-len(paths) // DECODED_SAMPLES))]
-    images = [LOADERS[pipeline.loader][0](p) for p in paths]
+    load = LOADERS[pipeline.loader][0]
+    images = [load(p) for p in paths]
+    checked = images + [load(p) for p in cover]
     options = _decoded_options(pipeline, ranked, images[0])
     if not options:
-        return None, f"{_DECODED} the original: no rewrite applies past the decoder"
+        return None, None, f"{_DECODED} the original: no rewrite applies past the decoder"
+    envelopes = [Envelope() for _ in options]
     calls = {"original": functools.partial(pipeline.invoke, pipeline.original)}
     calls |= {
-        str(i): functools.partial(pipeline.invoke, PlanTransform(pipeline, plan))
+        str(i): candidate_call(pipeline, plan, record_into=envelopes[i])
         for i, plan in enumerate(options)
     }
     outcomes = {
-        name: [run_coupled(call, img, s, pipeline.generators) for img in images for s in seeds]
+        name: [run_coupled(call, img, s, pipeline.generators) for img in checked for s in seeds]
         for name, call in calls.items()
     }
     units = output_units(pipeline)
@@ -341,8 +449,12 @@ def _decoded_plan(
         and compare(outcomes["original"], outcomes[name], units).within(tolerance, _margin(plan))
     ]
     if not equivalent:
-        return None, f"{_DECODED} the original: no plan is within '{tolerance}' there"
-    timed = {name: calls[name] for name in ("original", *equivalent)}
+        return None, None, f"{_DECODED} the original: no plan is within '{tolerance}' there"
+    timed = {"original": calls["original"]}
+    timed |= {
+        name: candidate_call(pipeline, options[int(name)], envelopes[int(name)])
+        for name in equivalent
+    }
     deadline = deadline or time.perf_counter() + DEFAULT_TIMING_S
     medians = time_interleaved(
         timed, {name: images for name in timed}, repeats, deadline, pipeline.generators
@@ -351,10 +463,11 @@ def _decoded_plan(
     fastest = min(equivalent, key=ms.__getitem__)
     times = f"{ms[fastest]:.2f} vs the original's {ms['original']:.2f} ms/image"
     if ms[fastest] * MIN_SPEEDUP > ms["original"]:
-        return None, f"{_DECODED} the original (the fastest plan there: {times})"
+        return None, None, f"{_DECODED} the original (the fastest plan there: {times})"
     names = [op.name for op in pipeline.ops]
     best = options[int(fastest)]
-    return best, f"{_DECODED} {best.describe(names, with_decode=False)} ({times})"
+    why = f"{_DECODED} {best.describe(names, with_decode=False)} ({times})"
+    return best, envelopes[int(fastest)], why
 
 
 def _decoded_options(
@@ -424,7 +537,16 @@ def _choose(candidates: list[Candidate]) -> int | None:
     return min(close, key=lambda i: (len(set(candidates[i].rules) & APPROXIMATE), candidates[i].ms))
 
 
-def _candidate(plan, pipeline, estimated, verdict, ms, original_ms, tolerance) -> Candidate:
+def _candidate(
+    plan: PhysicalPlan,
+    pipeline: LogicalPipeline,
+    estimated: float,
+    verdict: Verification,
+    ms: float | None,
+    original_ms: float | None,
+    tolerance: str,
+    worst: str,
+) -> Candidate:
     names = [op.name for op in pipeline.ops]
     speedup = original_ms / ms if ms else None
     if verdict.problem is not None:
@@ -451,6 +573,7 @@ def _candidate(plan, pipeline, estimated, verdict, ms, original_ms, tolerance) -
         verdict.mean_abs,
         accepted,
         reason,
+        worst,
     )
 
 

@@ -34,12 +34,15 @@ def format_report(report: Report, description: str) -> str:
         lines.append(f"  samples: {report.spread}")
     if report.decoded_why:
         lines.append(f"  decoded: {report.decoded_why}")
+    for position, line in enumerate(report.envelope):
+        lines.append(f"  {'checked:' if position == 0 else '':<9}{line}")
     chosen = report.chosen_candidate
     if chosen is not None:
         lines.append(
             f"  error  : worst PSNR {_num(chosen.worst_psnr, '.1f')} dB, max |err| "
             f"{_num(chosen.max_abs, '.2f')}, mean |err| {_num(chosen.mean_abs, '.3f')} "
-            "(0..255 units, before normalization)"
+            "(0..255 units, before normalization; the worst over every verification input)"
+            + (f", worst at {chosen.worst_sample}" if chosen.worst_sample else "")
         )
     if report.candidates:
         lines.append("")

@@ -82,14 +82,41 @@ def states_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-class preserved_rng:
-    """Context manager: draws inside it leave every stream (and `generators`) as it was."""
+def _device_state() -> Any:
+    """CUDA's generators: their states once CUDA is initialized; before that, the seeds
+    `torch.manual_seed` queued for its initialization (a seed it would apply later)."""
+    if not hasattr(torch, "cuda"):
+        return None
+    if torch.cuda.is_initialized():
+        return ("states", torch.cuda.get_rng_state_all())
+    tracker = getattr(torch.cuda, "_lazy_seed_tracker", None)
+    if tracker is None:
+        return None
+    return ("queued", tracker.manual_seed_all_cb, tracker.manual_seed_cb, list(tracker.call_order))
 
-    def __init__(self, generators: Sequence[Any] = ()) -> None:
+
+def _set_device_state(state: Any) -> None:
+    if state is None:
+        return
+    if state[0] == "states":
+        torch.cuda.set_rng_state_all(state[1])
+    elif not torch.cuda.is_initialized():
+        tracker = torch.cuda._lazy_seed_tracker
+        tracker.manual_seed_all_cb, tracker.manual_seed_cb, tracker.call_order = state[1:]
+
+
+class preserved_rng:
+    """Context manager: draws inside it leave every stream (and `generators`) as it was;
+    with `devices`, CUDA's generators too (for planning, which seeds them all)."""
+
+    def __init__(self, generators: Sequence[Any] = (), devices: bool = False) -> None:
         self._generators = tuple(generators)
+        self._devices = devices
 
     def __enter__(self) -> None:
         self._state = rng_state(generators=self._generators)
+        self._device = _device_state() if self._devices else None
 
     def __exit__(self, *exc: object) -> None:
         set_rng_state(self._state, generators=self._generators)
+        _set_device_state(self._device)

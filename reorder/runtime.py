@@ -17,7 +17,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from reorder.ir import ConcreteOp, ImageSpec, LogicalPipeline, PhysicalPlan, Segment, Stage
+from reorder.ir import (
+    ConcreteOp,
+    Envelope,
+    ImageSpec,
+    LogicalPipeline,
+    PhysicalPlan,
+    Segment,
+    Stage,
+)
 from reorder.kernels import KERNELS, Kernel
 from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.rng import rng_state, set_rng_state
@@ -181,12 +189,59 @@ def draw(
     return drawn, spec
 
 
-class Executor:
-    """A physical plan bound to its logical pipeline; picklable, stateless per call."""
+@dataclass(frozen=True)
+class KernelPath:
+    """How a segment is about to run on one input: its kernels' branches and the decode
+    factor as one key, and each stage's shrink per axis (source pixels per output pixel)."""
 
-    def __init__(self, pipeline: LogicalPipeline, physical: PhysicalPlan) -> None:
+    key: str
+    shrinks: tuple[float, ...]
+    factor: int
+
+
+def segment_path(segment: Segment, drawn: Drawn, source: Any, margin: float) -> KernelPath:
+    """The path `segment` takes with these draws, from `source` (an undecoded `_Source`
+    or pixels of the segment's input size), from sizes alone."""
+    factor, parts, shrinks = 1, [], []
+    current: ImageSpec | None = None
+    for position, stage in enumerate(segment.stages):
+        if not stage.ops:
+            continue
+        kernel = KERNELS[stage.kernel]
+        spec, ops = drawn[stage.ops[0]][0], [op for i in stage.ops for op in drawn[i][1]]
+        if current is None:
+            if position == 0 and isinstance(source, _Source) and margin > 0:
+                factor = reduced_decode_factor(kernel, ops, spec, margin)
+            current = spec.with_size(-(-spec.width // factor), -(-spec.height // factor))
+        out = spec if position == 0 else current
+        for op in ops:
+            out = op.output_spec(out)
+        parts.append(f"{stage.kernel}[{','.join(kernel.branches(ops, spec, current))}]")
+        shrinks += [current.width / max(1, out.width), current.height / max(1, out.height)]
+        current = out
+    return KernelPath(f"{' '.join(parts)} @{factor}", tuple(shrinks), factor)
+
+
+class Executor:
+    """A physical plan bound to its logical pipeline; picklable, stateless per call.
+
+    With an `envelope`, a segment runs as planned only where that envelope says it was
+    verified, and takes the exact path (the original's kernels) elsewhere. With
+    `record_into`, each segment that runs as planned grows that envelope instead: the
+    verifier records what it has seen, to become the plan's envelope once it passes.
+    """
+
+    def __init__(
+        self,
+        pipeline: LogicalPipeline,
+        physical: PhysicalPlan,
+        envelope: Envelope | None = None,
+        record_into: Envelope | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.physical = physical
+        self.envelope = envelope
+        self.record_into = record_into
         self._margin = float(physical.decode.option("margin", 0.0))
         self._fast_decode = physical.decode.option("backend") == "simplejpeg"
 
@@ -226,8 +281,7 @@ class Executor:
             state, segment_input = rng_state(streams, generators), img
             try:
                 drawn, spec_drawn = draw(self.pipeline, segment.ops, spec)
-                for position, stage in enumerate(segment.stages):
-                    img = self._run_stage(stage, img, drawn, first=position == 0)
+                img = self._run_segment(index, segment, img, spec, drawn)
                 spec = spec_drawn
             except Exception:
                 # The original may fail at an op before the one that failed here, with
@@ -250,17 +304,36 @@ class Executor:
             LOADERS[self.pipeline.loader][0](image.path)
             raise
 
-    def _run_stage(self, stage: Stage, img: Any, drawn: Drawn, first: bool) -> Any:
+    def _run_segment(
+        self, index: int, segment: Segment, img: Any, spec: ImageSpec, drawn: Drawn
+    ) -> Any:
+        """The segment's stages, where its envelope admits this path; else the exact one."""
+        path = segment_path(segment, drawn, img, self._margin)
+        admitted = self._admits(index, spec, path)
+        if isinstance(img, _Source):
+            img, factor = img.decode(path.factor if admitted else 1)
+            if admitted and factor != path.factor:  # the reference loader decoded it
+                path = segment_path(segment, drawn, img, self._margin)
+                admitted = self._admits(index, spec, path)
+        if not admitted:
+            ops = [op for i in segment.ops for op in drawn[i][1]]
+            return KERNELS["reference"].run(to_container(img, "any", spec.kind), ops, spec, 1)
+        for position, stage in enumerate(segment.stages):
+            img = self._run_stage(stage, img, drawn, path.factor if position == 0 else 1)
+        if self.record_into is not None:
+            self.record_into.record(index, spec, path.key, path.shrinks)
+        return img
+
+    def _admits(self, index: int, spec: ImageSpec, path: KernelPath) -> bool:
+        envelope = self.envelope
+        return envelope is None or envelope.admits(index, spec, path.key, path.shrinks)
+
+    def _run_stage(self, stage: Stage, img: Any, drawn: Drawn, factor: int) -> Any:
+        if not stage.ops:
+            return img
         kernel = KERNELS[stage.kernel]
         ops = [op for i in stage.ops for op in drawn[i][1]]
-        spec = drawn[stage.ops[0]][0] if stage.ops else None
-        factor = 1
-        if isinstance(img, _Source):
-            if first and self._margin > 0 and spec is not None:
-                factor = reduced_decode_factor(kernel, ops, spec, self._margin)
-            img, factor = img.decode(factor)
-        if not ops:
-            return img
+        spec = drawn[stage.ops[0]][0]
         return kernel.run(to_container(img, kernel.takes, spec.kind), ops, spec, factor)
 
     def _materialize(

@@ -125,6 +125,29 @@ def test_dct_scale_decodes_big_jpegs_small_and_stays_close(image_dir, factors):
     assert psnr(as_pixels(expected), as_pixels(got)) > 40
 
 
+@pytest.mark.parametrize("first", ["cv_area", "pil_box"])
+def test_dct_scale_keeps_its_margin_on_both_axes(image_dir, factors, first):
+    """An aspect-changing resize shrinks one axis less: the decode follows that axis, so
+    neither is decoded below the output and enlarged (1281 rows decoded at 1/8 are 161,
+    which became 224: 33 dB)."""
+    path = write_image(image_dir, 1920, 1281, "jpg", seed=4)
+    transform = T.Compose([T.Resize((224, 224)), T.ToTensor()])
+    pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
+    if first == "cv_area":
+        _, fast = first_rewrite("opencv_kernels", transform, fast)
+        _, fast = first_rewrite("area_downscale", transform, fast)
+    else:
+        _, fast = first_rewrite("crop_before_resize", transform, fast)
+    plan = next(
+        p
+        for p in RULE["decode_at_dct_scale"].rewrite(fast, pipeline)
+        if p.decode.option("margin") == 1.0
+    )
+    expected, got = run_both(transform, plan, pipeline, path)
+    assert factors == [4]  # 1281 rows / 4 = 321 >= 224; / 8 = 161 would enlarge
+    assert psnr(as_pixels(expected), as_pixels(got)) > 38
+
+
 def test_dct_scale_needs_a_resize_first():
     transform = T.Compose([T.RandomRotation(10), T.Resize(64), T.ToTensor()])
     pipeline, fast = first_rewrite("fast_jpeg_decode", transform)
@@ -253,7 +276,7 @@ def test_a_shrink_of_at_most_one_and_a_half_is_plain_bilinear_and_close(size, mo
     short = Resize(
         *(int(256 * width / height), 256) if width > height else (256, int(256 * height / width))
     )
-    got = cv.apply_ops(scene, [short], ImageSpec(width, height), cv.APPLY_CV_AREA)
+    got = cv.apply_ops(scene, [short], ImageSpec(width, height), cv.CV_AREA)
     assert modes == [cv2.INTER_LINEAR]
     assert psnr(got, reference.apply_ops(Image.fromarray(scene), [short])) > 38
 
@@ -263,7 +286,7 @@ def test_a_shrink_of_at_most_one_and_a_half_is_plain_bilinear_and_close(size, mo
     [((300, 200), 49), ((230, 300), 52), ((400, 130), 49), ((260, 420), 52), ((260, 291), 52.5)],
     ids=["both-axes", "one-axis", "near-3x", "other-axis-enlarged", "other-axis-barely-shrunk"],
 )
-@pytest.mark.parametrize("table", ["APPLY_CV_AREA", "APPLY_CV_BLUR"])
+@pytest.mark.parametrize("table", ["CV_AREA", "CV_BLUR"])
 def test_a_bilinear_shrink_of_up_to_three_is_blurred_then_sampled(size, min_psnr, table):
     """A Gaussian of the triangle filter's width, then a plain sample: close to PIL's
     antialiased bilinear. An axis left at its size or enlarged is not blurred (PIL only
@@ -383,7 +406,7 @@ def test_fused_lookup_needs_a_pil_to_tensor_step():
 
 def test_colour_op_moves_after_a_shrink_and_stays_close(image_dir):
     path = write_image(image_dir, 640, 480, "jpg", seed=12)
-    transform = T.Compose([T.ColorJitter(0.4, 0.4, 0.4), T.Resize(128)])
+    transform = T.Compose([T.ColorJitter(0.4, 0, 0.4, 0.1), T.Resize(128)])
     pipeline, plan = first_rewrite("pointwise_after_resize", transform)
     assert [pipeline.ops[s.ops[0]].name for s in plan.segments[0].stages] == [
         "Resize",
@@ -392,6 +415,18 @@ def test_colour_op_moves_after_a_shrink_and_stays_close(image_dir):
     for seed in range(3):
         expected, got = run_both(transform, plan, pipeline, path, seed)
         assert psnr(expected, got) > 35
+
+
+def test_contrast_never_moves_across_a_crop_or_resize():
+    """Contrast blends with the mean of the whole image it receives: after a crop or a
+    shrink that mean differs (28 dB on a 257x129 photo), so it is not pointwise."""
+    for geometry in (T.RandomResizedCrop(64), T.Resize(128), T.CenterCrop(100)):
+        for jitter in (T.ColorJitter(contrast=0.4), T.ColorJitter(0.4, 0.4, 0.4, 0.1)):
+            transform = T.Compose([jitter, geometry])
+            assert rewrites("pointwise_after_resize", transform)[1] == []
+        # Without contrast the same jitter is pointwise: the rule applies there.
+        transform = T.Compose([T.ColorJitter(0.4, 0, 0.4, 0.1), T.Resize(128)])
+        assert rewrites("pointwise_after_resize", transform)[1] != []
 
 
 def test_colour_op_never_moves_past_fill():

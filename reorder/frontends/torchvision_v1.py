@@ -175,6 +175,12 @@ def _color_jitter(t: T.ColorJitter, spec: ImageSpec) -> list[ConcreteOp]:
     return [ColorAdjust(tuple(int(i) for i in order), b, c, s, h)]
 
 
+def color_jitter_traits(t: Any) -> frozenset[str]:
+    """Traits of a ColorJitter (v1 or v2): contrast blends each pixel with the mean of the
+    whole image, so a jitter with contrast does not commute with crops or resamples."""
+    return frozenset({"colour"} if t.contrast is not None else {"colour", "pointwise"})
+
+
 def _random_grayscale(t: T.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]:
     return [Gray(spec.channels)] if torch.rand(1) < t.p else []
 
@@ -194,9 +200,11 @@ MODELS: dict[type, OpModel] = {
     T.PILToTensor: OpModel("PILToTensor", _pil_to_tensor, frozenset({"to_tensor", "per_value"})),
     T.ConvertImageDtype: OpModel("ConvertImageDtype", _convert_dtype, frozenset({"per_value"})),
     T.Normalize: OpModel("Normalize", _normalize, frozenset({"normalize", "per_value"})),
-    T.ColorJitter: OpModel("ColorJitter", _color_jitter, frozenset({"pointwise"})),
-    T.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"pointwise"})),
-    T.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, frozenset({"pointwise"})),
+    T.ColorJitter: OpModel("ColorJitter", _color_jitter, traits_of=color_jitter_traits),
+    T.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"colour", "pointwise"})),
+    T.RandomGrayscale: OpModel(
+        "RandomGrayscale", _random_grayscale, frozenset({"colour", "pointwise"})
+    ),
 }
 
 # Settings the models do not cover make the op opaque rather than wrongly modelled.

@@ -28,6 +28,7 @@ from reorder.frontends.torchvision_v1 import (
     _interpolation,
     build_pipeline,
     center_crop_op,
+    color_jitter_traits,
     pad_traits,
     padding_ltrb,
     random_crop_traits,
@@ -218,7 +219,9 @@ def _container_traits(t: Any) -> frozenset[str]:
     """What holds whichever members run: only value-only facts shared by all of them
     (a rule fusing geometry must see each op, so geometry in a container stays put)."""
     members = [_traits(m) for m in t.transforms]
-    shared = {trait for trait in ("pointwise", "per_value") if all(trait in m for m in members)}
+    shared = {
+        trait for trait in ("colour", "pointwise", "per_value") if all(trait in m for m in members)
+    }
     fills = {"fills"} if any("fills" in m for m in members) else set()
     return frozenset(shared | fills)
 
@@ -235,9 +238,11 @@ MODELS: dict[type, OpModel] = {
     v2.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
     v2.RandomAffine: OpModel("RandomAffine", _random_affine, frozenset({"fills"})),
     v2.Pad: OpModel("Pad", _pad, traits_of=pad_traits),
-    v2.ColorJitter: OpModel("ColorJitter", _color_jitter, frozenset({"pointwise"})),
-    v2.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"pointwise"})),
-    v2.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, frozenset({"pointwise"})),
+    v2.ColorJitter: OpModel("ColorJitter", _color_jitter, traits_of=color_jitter_traits),
+    v2.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"colour", "pointwise"})),
+    v2.RandomGrayscale: OpModel(
+        "RandomGrayscale", _random_grayscale, frozenset({"colour", "pointwise"})
+    ),
     v2.ToImage: OpModel("ToImage", _to_image, frozenset({"to_tensor", "per_value"})),
     v2.ToDtype: OpModel("ToDtype", _to_dtype, frozenset({"per_value"})),
     v2.Normalize: OpModel("Normalize", _normalize, frozenset({"normalize", "per_value"})),

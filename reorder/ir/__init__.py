@@ -1,5 +1,6 @@
 """The intermediate representation: image specs, concrete ops, logical and physical plans."""
 
+from reorder.ir.envelope import Envelope
 from reorder.ir.logical import LogicalOp, LogicalPipeline, OpModel
 from reorder.ir.ops import (
     ColorAdjust,
@@ -24,6 +25,7 @@ from reorder.ir.physical import PhysicalPlan, Segment, Stage
 from reorder.ir.spec import ImageSpec
 
 __all__ = [
+    "Envelope",
     "ColorAdjust",
     "ConcreteOp",
     "ConvertDtype",

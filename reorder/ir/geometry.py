@@ -60,9 +60,11 @@ class BoxMap:
             y.offset + y.scale * y.valid[1],
         )
 
-    def min_scale(self) -> float:
-        """Output pixels per source pixel along the more reduced axis."""
-        return min(1.0 / self.x.scale, 1.0 / self.y.scale)
+    def decode_scale(self) -> float:
+        """Output pixels per source pixel along the *less* reduced axis: a decode that
+        keeps this scale leaves both axes shrinking (the more reduced one would enlarge
+        the other)."""
+        return max(1.0 / self.x.scale, 1.0 / self.y.scale)
 
 
 def compose_box(ops: Sequence[ConcreteOp], spec: ImageSpec) -> BoxMap | None:
@@ -142,11 +144,12 @@ def _resize_axis(axis: Axis, size: int) -> Axis:
 
 
 def resize_chain_scale(ops: Sequence[ConcreteOp], spec: ImageSpec) -> float:
-    """Output pixels per source pixel of the first resize in `ops`, if nothing before it
-    depends on absolute coordinates (else 1.0: the full resolution is needed)."""
+    """Output pixels per source pixel of the first resize in `ops` along its less reduced
+    axis (so a decode at that scale shrinks neither axis below the output), if nothing
+    before it depends on absolute coordinates (else 1.0: the full resolution is needed)."""
     for op in ops:
         if isinstance(op, Resample):
-            return min(op.width / spec.width, op.height / spec.height)
+            return max(op.width / spec.width, op.height / spec.height)
         if not isinstance(op, Flip):
             return 1.0
     return 1.0

@@ -20,7 +20,10 @@ from reorder.ir.spec import ImageSpec
 #   resample      contains a resize
 #   scales        starts by resizing the whole image: any source resolution gives the same
 #   rotate        contains a rotation
-#   pointwise     changes values, never positions, and keeps the size
+#   colour        changes values, never positions, and keeps the size
+#   pointwise     a colour op whose output pixel depends on that pixel alone (contrast,
+#                 which blends with the mean of the whole image it receives, is not one):
+#                 it commutes with crops and flips, and with resamples up to rounding
 #   fills         may add pixels that were not in the input (padding, rotation corners)
 #   to_tensor     turns a PIL image into a tensor (ToTensor, PILToTensor, v2 ToImage)
 #   per_value     maps each channel value on its own (conversions, Normalize)
@@ -32,6 +35,7 @@ TRAITS = frozenset(
         "resample",
         "scales",
         "rotate",
+        "colour",
         "pointwise",
         "fills",
         "to_tensor",

@@ -31,16 +31,20 @@ def _reference_key(op: ConcreteOp, spec: ImageSpec) -> str:
     return "reference:color" if type(op) in color.APPLY_COLOR else "reference"
 
 
-def _cv_key(op: ConcreteOp, spec: ImageSpec) -> str:
-    return "cv" if cv.handles(op, spec) else "reference"
+def _cv_key(table: dict) -> Callable[[ConcreteOp, ImageSpec], str]:
+    return lambda op, spec: "cv" if cv.handles(op, spec, table) else "reference"
 
 
-def _cv_area_key(op: ConcreteOp, spec: ImageSpec) -> str:
-    return "cv" if cv.handles(op, spec, cv.APPLY_CV_AREA) else "reference"
+Branches = Callable[[Sequence[ConcreteOp], ImageSpec, ImageSpec], tuple[str, ...]]
 
 
-def _cv_blur_key(op: ConcreteOp, spec: ImageSpec) -> str:
-    return "cv" if cv.handles(op, spec, cv.APPLY_CV_BLUR) else "reference"
+def _cv_branches(table: dict) -> Branches:
+    return lambda ops, spec, source: cv.branches(ops, source, table)
+
+
+def _one_path(name: str) -> Branches:
+    """A kernel with a single code path whatever the input."""
+    return lambda ops, spec, source: (name,)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class Kernel:
     summary: str
     # Which calibrated per-pixel cost applies to one concrete op (see measure.cost).
     cost_key: Callable[[ConcreteOp, ImageSpec], str]
+    # The code path it takes on `ops` drawn for a spec, from pixels of a source size (a
+    # reduced decode is smaller than the spec), from sizes alone: the runtime runs a path
+    # only where verification saw it (see ir.envelope).
+    branches: Branches
 
 
 KERNELS: dict[str, Kernel] = {
@@ -64,6 +72,7 @@ KERNELS: dict[str, Kernel] = {
             _leading_resize_factor,
             "torchvision.transforms.functional, op by op (what the original runs)",
             _reference_key,
+            _one_path("reference"),
         ),
         Kernel(
             "pil_box",
@@ -72,6 +81,7 @@ KERNELS: dict[str, Kernel] = {
             pil.box_reduce_factor,
             "one PIL resample of the composed float source box, then fill and flips",
             lambda op, spec: "pil_box",
+            _one_path("pil_box"),
         ),
         Kernel(
             "cv",
@@ -79,23 +89,26 @@ KERNELS: dict[str, Kernel] = {
             "array",
             _leading_resize_factor,
             "OpenCV where it matches PIL (upscale, rotate, flip, crop, pad), else reference",
-            _cv_key,
+            _cv_key(cv.CV),
+            _cv_branches(cv.CV),
         ),
         Kernel(
             "cv_area",
-            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.APPLY_CV_AREA),
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.CV_AREA),
             "array",
             _leading_resize_factor,
             "as cv, and antialiased downscales as OpenCV's pixel-area average or blur and sample",
-            _cv_area_key,
+            _cv_key(cv.CV_AREA),
+            _cv_branches(cv.CV_AREA),
         ),
         Kernel(
             "cv_blur",
-            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.APPLY_CV_BLUR),
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.CV_BLUR),
             "array",
             _leading_resize_factor,
             "as cv, and bilinear shrinks of up to 3x as a blur of the filter's width and a sample",
-            _cv_blur_key,
+            _cv_key(cv.CV_BLUR),
+            _cv_branches(cv.CV_BLUR),
         ),
         Kernel(
             "cv_warp_small",
@@ -103,15 +116,17 @@ KERNELS: dict[str, Kernel] = {
             "array",
             cv.warp_small_reduce_factor,
             "a resize and a rotation with the warp, conjugated by the resize, on the smaller end",
-            _cv_area_key,
+            _cv_key(cv.CV_AREA),
+            cv.warp_small_branches,
         ),
         Kernel(
             "cv_color",
-            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, color.APPLY_COLOR),
+            lambda img, ops, spec, factor: cv.apply_ops(img, ops, spec, cv.COLOR),
             "array",
             _full_resolution,
             "ColorJitter and grayscale with Pillow's float32 blends and 8-bit HSV, in OpenCV",
             lambda op, spec: "cv_color" if type(op) in color.APPLY_COLOR else "reference",
+            _cv_branches(cv.COLOR),
         ),
         Kernel(
             "lut_to_float",
@@ -120,6 +135,7 @@ KERNELS: dict[str, Kernel] = {
             _full_resolution,
             "per-value conversions (ToTensor, Normalize...) as one table lookup (bit-identical)",
             lambda op, spec: "lut_to_float",
+            _one_path("lut_to_float"),
         ),
     )
 }

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from reorder.ir import ConcreteOp, Crop, Flip, ImageSpec, Pad, Resize, Rotate
+from reorder.ir import ColorAdjust, ConcreteOp, Crop, Flip, Gray, ImageSpec, Pad, Resize, Rotate
 from reorder.ir.geometry import resize_chain_scale, rotation_matrix
+from reorder.kernels import color
 from reorder.kernels.pil import reduce_factor_for_scale
 from reorder.kernels.reference import APPLY
 
@@ -37,13 +39,6 @@ def _border_value(fill: object, channels: int) -> tuple[float, ...]:
     return tuple(float(int(v)) for v in values) + (0.0,) * (4 - len(values))
 
 
-def _resize(arr: np.ndarray, op: Resize) -> np.ndarray | None:
-    height, width = arr.shape[:2]
-    if not handles(op, ImageSpec(width, height)):
-        return None
-    return cv2.resize(arr, (op.width, op.height), interpolation=cv2.INTER_LINEAR)
-
-
 _TRANSPOSES = {
     180.0: cv2.ROTATE_180,
     90.0: cv2.ROTATE_90_COUNTERCLOCKWISE,
@@ -55,19 +50,25 @@ _TRANSPOSES = {
 _TIE_NUDGE = 1.0 / 2048
 
 
-def _rotate(arr: np.ndarray, op: Rotate) -> np.ndarray | None:
+def _rotate_branch(op: Rotate, spec: ImageSpec) -> str:
     if op.interpolation not in _WARP_FLAGS:
-        return None
-    height, width = arr.shape[:2]
+        return PIL
     angle = op.angle % 360.0
     if op.center is None and angle == 0.0:
-        return arr
+        return "rotate_identity"
     if (
         op.center is None
         and angle in _TRANSPOSES
-        and (angle == 180.0 or op.expand or width == height)
+        and (angle == 180.0 or op.expand or spec.width == spec.height)
     ):
-        return cv2.rotate(arr, _TRANSPOSES[angle])  # PIL's exact transpose paths
+        return "rotate_transpose"  # PIL's exact transpose paths
+    if min(spec.width, spec.height) < _MIN_APPROXIMATE_SIDE:
+        return PIL  # all edge: where OpenCV's border handling and PIL's differ
+    return "rotate_warp"
+
+
+def _rotate_warp(arr: np.ndarray, op: Rotate) -> np.ndarray:
+    height, width = arr.shape[:2]
     out_size = op.output_spec(ImageSpec(width, height)).size
     return warp(arr, rotation_matrix(op, width, height), out_size, op.interpolation, op.fill)
 
@@ -114,16 +115,11 @@ def warp(
     return out
 
 
-def _crop(arr: np.ndarray, op: Crop) -> np.ndarray | None:
-    height, width = arr.shape[:2]
-    if not op.inside(ImageSpec(width, height)):
-        return None
+def _crop(arr: np.ndarray, op: Crop) -> np.ndarray:
     return arr[op.top : op.top + op.height, op.left : op.left + op.width]
 
 
-def _pad(arr: np.ndarray, op: Pad) -> np.ndarray | None:
-    if op.mode not in _BORDERS:
-        return None
+def _pad(arr: np.ndarray, op: Pad) -> np.ndarray:
     channels = 1 if arr.ndim == 2 else arr.shape[2]
     return cv2.copyMakeBorder(
         arr,
@@ -136,6 +132,8 @@ def _pad(arr: np.ndarray, op: Pad) -> np.ndarray | None:
     )
 
 
+# Below this output size edge rows dominate the error, and PIL is cheap anyway.
+_MIN_APPROXIMATE_SIDE = 32
 # Filters whose antialiased downscale OpenCV's pixel-area average approximates (42-53 dB
 # against PIL's bilinear on photos; bilinear itself mostly by a blur, below); nearest keeps
 # its own sampling.
@@ -145,9 +143,6 @@ _SMOOTH = frozenset({"bilinear", "bicubic", "box", "hamming", "lanczos"})
 # path OpenCV takes at non-integer factors.
 _MILD_SHRINK = 1.5
 
-
-# Below this output size edge rows dominate the error, and PIL is cheap anyway.
-_MIN_APPROXIMATE_SIDE = 32
 # PIL's antialiased bilinear filter is a triangle reaching `shrink` source pixels each
 # side: standard deviation shrink / sqrt(6). A Gaussian blur with that deviation, then a
 # plain bilinear sample, stayed above 50 dB against PIL on photos, closer than the pixel-area
@@ -188,72 +183,112 @@ def _shrinks(op: Resize, spec: ImageSpec) -> bool:
     return op.interpolation in _SMOOTH and big_enough and fits
 
 
-def _resize_area(arr: np.ndarray, op: Resize) -> np.ndarray | None:
-    height, width = arr.shape[:2]
-    spec = ImageSpec(width, height)
+def _linear_branch(op: Resize, spec: ImageSpec) -> str:
+    """PIL's bilinear filter is plain bilinear interpolation when it enlarges both axes,
+    but for the edge rows, which PIL renormalizes and OpenCV replicates: on an input of a
+    few pixels (a 23x15 thumbnail enlarged 13x) they are the whole image."""
+    enlarges = op.width >= spec.width and op.height >= spec.height
+    big_enough = min(spec.width, spec.height) >= _MIN_APPROXIMATE_SIDE
+    return "resize_linear" if op.interpolation == "bilinear" and enlarges and big_enough else PIL
+
+
+def _area_branch(op: Resize, spec: ImageSpec) -> str:
     if _shrinks(op, spec):
         # Output sizes are rounded down (341 for 512 * 2/3): a shrink is mild when the
         # unrounded size, within one pixel, is.
-        mild = width < (op.width + 1) * _MILD_SHRINK and height < (op.height + 1) * _MILD_SHRINK
+        mild = (
+            spec.width < (op.width + 1) * _MILD_SHRINK
+            and spec.height < (op.height + 1) * _MILD_SHRINK
+        )
         # At whole factors OpenCV's pixel-area path is a fast box average: keep it there.
-        whole = width % op.width == 0 and height % op.height == 0
+        whole = spec.width % op.width == 0 and spec.height % op.height == 0
         if _blurs(op, spec) and not (mild or whole):
-            return _blur_then_sample(arr, op)
-        mode = cv2.INTER_LINEAR if mild else cv2.INTER_AREA
-        return cv2.resize(arr, (op.width, op.height), interpolation=mode)
+            return "resize_blur"
+        return "resize_mild_linear" if mild else "resize_area"
     if _blurs(op, spec):  # one axis shrinks, the other enlarges
-        return _blur_then_sample(arr, op)
-    return _resize(arr, op)
+        return "resize_blur"
+    return _linear_branch(op, spec)
 
 
-def _resize_blur(arr: np.ndarray, op: Resize) -> np.ndarray | None:
-    height, width = arr.shape[:2]
-    if _blurs(op, ImageSpec(width, height)):
-        return _blur_then_sample(arr, op)
-    return _resize(arr, op)
+def _blur_branch(op: Resize, spec: ImageSpec) -> str:
+    return "resize_blur" if _blurs(op, spec) else _linear_branch(op, spec)
 
 
-APPLY_CV: dict[type, Callable[[np.ndarray, ConcreteOp], np.ndarray | None]] = {
-    Resize: _resize,
-    Rotate: _rotate,
-    Flip: lambda arr, op: cv2.flip(arr, 1 if op.horizontal else 0),
-    Crop: _crop,
-    Pad: _pad,
+def _inter(mode: int) -> Callable[[np.ndarray, Resize], np.ndarray]:
+    return lambda arr, op: cv2.resize(arr, (op.width, op.height), interpolation=mode)
+
+
+# A kernel's branch: the name of the code path it takes for one op at one input size,
+# decided from sizes alone, so the runtime can tell before running it whether that path
+# was verified. PIL: the reference kernel on a PIL image (exact).
+PIL = "pil"
+BRANCHES: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
+    "resize_linear": _inter(cv2.INTER_LINEAR),
+    "resize_mild_linear": _inter(cv2.INTER_LINEAR),
+    "resize_area": _inter(cv2.INTER_AREA),
+    "resize_blur": _blur_then_sample,
+    "rotate_identity": lambda arr, op: arr,
+    "rotate_transpose": lambda arr, op: cv2.rotate(arr, _TRANSPOSES[op.angle % 360.0]),
+    "rotate_warp": _rotate_warp,
+    "flip": lambda arr, op: cv2.flip(arr, 1 if op.horizontal else 0),
+    "crop": _crop,
+    "pad": _pad,
+    "color_blend": color.color_adjust,
+    "color_hue": color.color_adjust,
+    "gray": color.gray,
+}
+Chooser = Callable[[Any, ImageSpec], str]
+# Per kernel, per op type: which branch runs. An op type missing from a table runs PIL.
+CV: dict[type, Chooser] = {
+    Resize: _linear_branch,
+    Rotate: _rotate_branch,
+    Flip: lambda op, spec: "flip",
+    Crop: lambda op, spec: "crop" if op.inside(spec) else PIL,
+    Pad: lambda op, spec: "pad" if op.mode in _BORDERS else PIL,
+}
+CV_AREA = {**CV, Resize: _area_branch}
+CV_BLUR = {**CV, Resize: _blur_branch}
+# Hue is the one adjustment not byte-identical to Pillow's: its own branch.
+COLOR: dict[type, Chooser] = {
+    ColorAdjust: lambda op, spec: "color_hue" if op.hue else "color_blend",
+    Gray: lambda op, spec: "gray",
 }
 
 
-APPLY_CV_AREA = {**APPLY_CV, Resize: _resize_area}
-APPLY_CV_BLUR = {**APPLY_CV, Resize: _resize_blur}
+def branch(op: ConcreteOp, spec: ImageSpec, table: dict[type, Chooser] = CV) -> str:
+    chooser = table.get(type(op))
+    return chooser(op, spec) if chooser is not None else PIL
 
 
-def handles(op: ConcreteOp, spec: ImageSpec, table: dict = APPLY_CV) -> bool:
+def handles(op: ConcreteOp, spec: ImageSpec, table: dict[type, Chooser] = CV) -> bool:
     """Whether OpenCV (not the PIL fallback) runs `op` on an image of `spec` with `table`."""
-    if isinstance(op, Resize) and table is not APPLY_CV and _blurs(op, spec):
-        return True
-    if table is APPLY_CV_AREA and isinstance(op, Resize) and _shrinks(op, spec):
-        return True
-    if isinstance(op, Resize):
-        return (
-            op.interpolation == "bilinear" and op.width >= spec.width and op.height >= spec.height
-        )
-    if isinstance(op, Rotate):
-        return op.interpolation in _WARP_FLAGS
-    if isinstance(op, Crop):
-        return op.inside(spec)
-    if isinstance(op, Pad):
-        return op.mode in _BORDERS
-    return isinstance(op, Flip)
+    return branch(op, spec, table) != PIL
+
+
+def array_spec(arr: np.ndarray) -> ImageSpec:
+    return ImageSpec(arr.shape[1], arr.shape[0], 1 if arr.ndim == 2 else arr.shape[2])
+
+
+def branches(
+    ops: Sequence[ConcreteOp], spec: ImageSpec, table: dict[type, Chooser] = CV
+) -> tuple[str, ...]:
+    """The branch `apply_ops` takes for each op, from an input of `spec`: no pixels read."""
+    taken = []
+    for op in ops:
+        taken.append(branch(op, spec, table))
+        spec = op.output_spec(spec)
+    return tuple(taken)
 
 
 def apply_ops(
-    arr: np.ndarray, ops: Sequence[ConcreteOp], spec: ImageSpec, table: dict = APPLY_CV
+    arr: np.ndarray, ops: Sequence[ConcreteOp], spec: ImageSpec, table: dict = CV
 ) -> np.ndarray:
     for op in ops:
-        fast = table.get(type(op))
-        out = fast(arr, op) if fast is not None else None
-        if out is None:
-            out = np.asarray(APPLY[type(op)](Image.fromarray(arr), op))
-        arr = out
+        taken = branch(op, array_spec(arr), table)
+        if taken == PIL:
+            arr = np.asarray(APPLY[type(op)](Image.fromarray(arr), op))
+        else:
+            arr = BRANCHES[taken](arr, op)
     return arr
 
 
@@ -284,6 +319,23 @@ def warp_small_reduce_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, margin:
     return reduce_factor_for_scale(resize_chain_scale(leading, spec), margin)
 
 
+def warp_small_branches(
+    ops: Sequence[ConcreteOp], spec: ImageSpec, source: ImageSpec
+) -> tuple[str, ...]:
+    """The path `warp_in_smaller_frame` takes on `ops` drawn for `spec`, from pixels of
+    size `source` (a reduced decode, or `spec` itself)."""
+    pair = _resize_rotate_pair(ops)
+    small = min(spec.width, spec.height, *(pair[0].output_spec(spec).size if pair else ()))
+    if pair is None or small < _MIN_APPROXIMATE_SIDE:
+        return ("op_by_op", *branches(ops, source))
+    resize, rotate = pair
+    if _shrinks_first(ops, spec):
+        return ("shrink_then_warp", branch(resize, source, CV_AREA), rotate.interpolation)
+    if isinstance(ops[0], Resize) and resize.width * resize.height > spec.width * spec.height:
+        return ("warp_then_enlarge", rotate.interpolation, branch(resize, spec))
+    return ("op_by_op", *branches(ops, source))
+
+
 def warp_in_smaller_frame(
     arr: np.ndarray, ops: Sequence[ConcreteOp], spec: ImageSpec
 ) -> np.ndarray:
@@ -297,22 +349,18 @@ def warp_in_smaller_frame(
     reads no coordinates, and it is done as the cv_area kernel does it (the source has no
     fill yet).
     """
-    pair = _resize_rotate_pair(ops)
-    if pair is None:
+    path = warp_small_branches(ops, spec, array_spec(arr))[0]
+    if path == "op_by_op":
         return apply_ops(arr, ops, spec)
-    resize, rotate = pair
+    resize, rotate = _resize_rotate_pair(ops)
     in_w, in_h = spec.size
     scale = np.diag([resize.width / in_w, resize.height / in_h, 1.0])
-    if _shrinks_first(ops, spec):
-        resized = apply_ops(arr, [resize], spec, APPLY_CV_AREA)
+    if path == "shrink_then_warp":
+        resized = apply_ops(arr, [resize], spec, CV_AREA)
         inverse = scale @ rotation_matrix(rotate, in_w, in_h) @ np.linalg.inv(scale)
         return warp(
             resized, inverse, (resize.width, resize.height), rotate.interpolation, rotate.fill
         )
-    if isinstance(ops[0], Resize) and resize.width * resize.height > in_w * in_h:
-        inverse = (
-            np.linalg.inv(scale) @ rotation_matrix(rotate, resize.width, resize.height) @ scale
-        )
-        warped = warp(arr, inverse, (in_w, in_h), rotate.interpolation, rotate.fill)
-        return apply_ops(warped, [resize], spec)
-    return apply_ops(arr, ops, spec)  # the warp already runs on the smaller image
+    inverse = np.linalg.inv(scale) @ rotation_matrix(rotate, resize.width, resize.height) @ scale
+    warped = warp(arr, inverse, (in_w, in_h), rotate.interpolation, rotate.fill)
+    return apply_ops(warped, [resize], spec)

@@ -72,7 +72,7 @@ def box_reduce_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, margin: float)
     box = compose_box(ops, spec)
     if box is None or box.interpolation is None:
         return 1
-    return reduce_factor_for_scale(box.min_scale(), margin)
+    return reduce_factor_for_scale(box.decode_scale(), margin)
 
 
 def reduce_factor_for_scale(scale: float, margin: float) -> int:

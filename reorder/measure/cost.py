@@ -26,7 +26,7 @@ from reorder.ir import (
     Resize,
     ToFloat,
 )
-from reorder.kernels import KERNELS, color, cv, lut, pil, reference
+from reorder.kernels import KERNELS, cv, lut, pil, reference
 from reorder.kernels.decode import (
     cv2_rgb_from_bytes,
     decode_jpeg,
@@ -137,7 +137,7 @@ def calibrated() -> CostModel:
         "lut_to_float": _ns_per_px(lambda: lut.apply_table(scene, to_float, spec), px * 2),
         "reference:to_float": _ns_per_px(lambda: reference.apply_ops(img, to_float), px * 2),
         "cv_color": _ns_per_px(
-            lambda: cv.apply_ops(scene, jitter, spec, color.APPLY_COLOR), px * 2
+            lambda: cv.apply_ops(scene, jitter, spec, cv.COLOR), px * 2
         ),
         "reference:color": _ns_per_px(lambda: reference.apply_ops(img, jitter), px * 2),
     }

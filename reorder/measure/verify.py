@@ -48,11 +48,23 @@ class Verification:
     mean_abs: float
     samples: int
     problem: str | None  # why the candidate is not equivalent at all, if it is not
+    # Which outcome (an index into the compared lists) had the worst error, or the
+    # problem; None when every output was identical.
+    worst_index: int | None = None
 
     def within(self, tolerance: str, margin_db: float = 0.0) -> bool:
         min_psnr, max_abs = TOLERANCES[tolerance]
         psnr_ok = self.worst_psnr >= min_psnr + margin_db
         return self.problem is None and psnr_ok and self.max_abs <= max_abs
+
+    def verdict(self, tolerance: str, margin_db: float = 0.0) -> str:
+        """The acceptance rule the planner applies, in words: "holds", "holds by less
+        than the margin" (within the tolerance, not by `margin_db`) or "broken"."""
+        if self.within(tolerance, margin_db):
+            return "holds"
+        if self.within(tolerance):
+            return "holds by less than the margin"
+        return "broken"
 
 
 def run_coupled(
@@ -138,25 +150,29 @@ def compare(
     references: Sequence[Outcome], candidates: Sequence[Outcome], units: Sequence[float]
 ) -> Verification:
     worst_psnr, max_abs, abs_sum, count = math.inf, 0.0, 0.0, 0
+    worst: int | None = None
     for ref, got in zip(references, candidates, strict=True):
         if ref.error is not None or got.error is not None:
             if ref.error is not got.error:
                 names = (getattr(e, "__name__", "a result") for e in (ref.error, got.error))
-                return Verification(
-                    0.0, math.inf, math.inf, count, "original {} vs plan {}".format(*names)
-                )
+                problem = "original {} vs plan {}".format(*names)
+                return Verification(0.0, math.inf, math.inf, count, problem, count)
         elif _structure(ref.output) != _structure(got.output):
             problem = f"output {_structure(got.output)} differs from {_structure(ref.output)}"
-            return Verification(0.0, math.inf, math.inf, count, problem)
+            return Verification(0.0, math.inf, math.inf, count, problem, count)
         else:
             diff = np.abs(
                 _as_array(_image(ref.output), units) - _as_array(_image(got.output), units)
             )
             mse = float(np.mean(diff**2)) if diff.size else 0.0
-            worst_psnr = min(worst_psnr, 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf)
+            psnr = 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
+            if psnr < worst_psnr or (worst is None and mse > 0):
+                worst_psnr, worst = psnr, count
             max_abs = max(max_abs, float(diff.max()) if diff.size else 0.0)
             abs_sum += float(diff.mean()) if diff.size else 0.0
         if not states_equal(ref.rng, got.rng):
-            return Verification(0.0, math.inf, math.inf, count, "RNG state differs afterwards")
+            return Verification(
+                0.0, math.inf, math.inf, count, "RNG state differs afterwards", count
+            )
         count += 1
-    return Verification(worst_psnr, max_abs, abs_sum / max(1, count), count, None)
+    return Verification(worst_psnr, max_abs, abs_sum / max(1, count), count, None, worst)

@@ -72,7 +72,7 @@ def _color_on_arrays(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[
         return
 
     def eligible(stage: Stage) -> bool:
-        return stage.kernel == "reference" and all_have(stage, pipeline, "pointwise")
+        return stage.kernel == "reference" and all_have(stage, pipeline, "colour")
 
     yield from convert_stages(plan, pipeline, eligible, "cv_color", "color_on_arrays")
 
