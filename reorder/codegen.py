@@ -5,13 +5,16 @@ plan does, one statement per step: read the file, let your transforms draw their
 parameters (in your order, from your RNG streams), decode the JPEG with libjpeg-turbo at
 the DCT scale the first kernel allows, run each stage's kernel on the ops it fuses, call
 opaque ops as written. Decoding is spelled out with the library it uses; each stage calls
-the kernel it names, with the kernel's summary above it. It reproduces the plan's output
+the kernel it names, with the kernel's summary above it. The plan's envelope comes along
+as data: a segment meeting an input outside what verification reached runs your
+pipeline's own kernels, as `plan.transform` does. It reproduces the plan's output
 and RNG state for the files the plan runs; for the exact error behaviour on broken files
 (replaying the original), use `plan.transform`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from reorder.ir import PhysicalPlan, Stage
@@ -28,10 +31,12 @@ Chosen  : {chosen}
 Measured: {measured}
 """
 
+import json
+
 from PIL import Image
 
 from reorder.frontends import parse
-from reorder.ir import ImageSpec
+from reorder.ir import Envelope, ImageSpec, PhysicalPlan
 from reorder.kernels import KERNELS
 from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
 from reorder.runtime import (
@@ -40,9 +45,16 @@ from reorder.runtime import (
     original_container,
     planned_input,
     reduced_decode_factor,
+    segment_path,
     spec_after,
     to_container,
 )
+
+# The plan and where it was verified, as data: a segment meeting an input outside the
+# envelope runs your pipeline's own kernels (None: a plan not made by reorder.optimize,
+# which runs everywhere).
+SEGMENTS = {segments}
+ENVELOPE = {envelope}
 
 
 def make_transform(original):
@@ -84,9 +96,11 @@ def _decode_lines(plan: PhysicalPlan, loader: str, kind: str) -> list[str]:
     ]
 
 
-def _first_decode(stage: Stage, margin: float, loader: str) -> list[str]:
+def _first_decode(stage: Stage, margin: float, loader: str, guarded: bool) -> list[str]:
     lines = ["if img is None:"]
-    if margin:
+    if margin and guarded:
+        lines += ["    factor = path.factor  # the decode factor the envelope checked"]
+    elif margin:
         lines += [
             f"    # {margin:g} source pixel(s) per output pixel at least: decode at 1/factor.",
             f"    factor = reduced_decode_factor(KERNELS[{stage.kernel!r}], ops, spec, {margin!r})",
@@ -117,14 +131,21 @@ def plan_source(plan: Plan) -> str:
         if chosen is not None
         else plan.report.why
     )
+    envelope = plan.envelope
     text = _HEADER.format(
         original=" ".join(repr(pipeline.original).split()),
         chosen=plan.describe(),
         measured=measured,
         loader=pipeline.loader,
+        segments="None"
+        if physical is None
+        else f"PhysicalPlan.from_dict(json.loads({json.dumps(physical.to_dict())!r})).segments",
+        envelope="None"
+        if envelope is None
+        else f"Envelope.from_dict(json.loads({json.dumps(envelope.to_dict())!r}))",
     )
     if physical is None:
-        body = [
+        body: list[str] = [
             "# The plan is your pipeline as written: nothing was both faster and equivalent.",
             f"img = LOADERS[{pipeline.loader!r}][1](data)",
             "return pipeline.invoke(original, img)",
@@ -135,8 +156,36 @@ def plan_source(plan: Plan) -> str:
     return text + "\n    return transform\n"
 
 
+def _stage_lines(
+    stages: tuple[Stage, ...],
+    names: list[str],
+    fast: bool,
+    margin: float,
+    loader: str,
+    guarded: bool,
+) -> list[str]:
+    lines: list[str] = []
+    for position, stage in enumerate(stages):
+        kernel = KERNELS[stage.kernel]
+        ops = " + ".join(f"drawn[{i}][1]" for i in stage.ops) or "[]"
+        lines += [
+            f"# {stage.describe(names)}: {kernel.summary}.",
+            f"ops, spec = {ops}, drawn[{stage.ops[0]}][0]",
+        ]
+        if position == 0 and fast:
+            lines += _first_decode(stage, margin, loader, guarded)
+        lines += [
+            "if ops:",
+            f"    img = to_container(img, {kernel.takes!r}, spec.kind)",
+            f"    img = KERNELS[{stage.kernel!r}].run(img, ops, spec, factor)",
+            "factor = 1",
+        ]
+    return lines
+
+
 def _body(plan: Plan, physical: PhysicalPlan, names: list[str]) -> list[str]:
     pipeline = plan.pipeline
+    guarded = plan.envelope is not None
     kind, loader = pipeline.input_kind, pipeline.loader
     margin = float(physical.decode.option("margin", 0.0))
     fast = physical.decode.option("backend") == "simplejpeg"
@@ -161,21 +210,26 @@ def _body(plan: Plan, physical: PhysicalPlan, names: list[str]) -> list[str]:
             f"# Draw: {listed}, by your transforms, in your order.",
             f"drawn, spec_drawn = draw(pipeline, {segment.ops!r}, spec)",
         ]
-        for position, stage in enumerate(segment.stages):
-            kernel = KERNELS[stage.kernel]
-            ops = " + ".join(f"drawn[{i}][1]" for i in stage.ops) or "[]"
+        stages = _stage_lines(segment.stages, names, fast, margin, loader, guarded)
+        if guarded:
+            all_ops = " + ".join(f"drawn[{i}][1]" for i in segment.ops)
+            reduce = f"{margin!r} if img is None else 0.0" if fast else "0.0"
             lines += [
-                f"# {stage.describe(names)}: {kernel.summary}.",
-                f"ops, spec = {ops}, drawn[{stage.ops[0]}][0]",
+                f"path = segment_path(SEGMENTS[{index}], drawn, {reduce})",
+                f"if ENVELOPE.admits({index}, spec, path.key, path.shrinks):",
+                *(f"    {line}" for line in stages),
+                "else:  # outside what verification reached: your pipeline's own kernels",
+                *(
+                    ["    if img is None:", "        img = decode_jpeg(data, size, 1)"]
+                    if fast
+                    else []
+                ),
+                f"    ops = {all_ops}",
+                "    img = to_container(img, 'any', spec.kind)",
+                "    img = KERNELS['reference'].run(img, ops, spec, 1)",
             ]
-            if position == 0 and fast:
-                lines += _first_decode(stage, margin, loader)
-            lines += [
-                "if ops:",
-                f"    img = to_container(img, {kernel.takes!r}, spec.kind)",
-                f"    img = KERNELS[{stage.kernel!r}].run(img, ops, spec, factor)",
-                "factor = 1",
-            ]
+        else:
+            lines += stages
         lines += ["spec = spec_drawn"]
     lines += ["", *_materialize(fast)]
     if pipeline.keyword is not None:

@@ -199,9 +199,9 @@ class KernelPath:
     factor: int
 
 
-def segment_path(segment: Segment, drawn: Drawn, source: Any, margin: float) -> KernelPath:
-    """The path `segment` takes with these draws, from `source` (an undecoded `_Source`
-    or pixels of the segment's input size), from sizes alone."""
+def segment_path(segment: Segment, drawn: Drawn, margin: float) -> KernelPath:
+    """The path `segment` takes with these draws, from sizes alone; `margin` > 0 when
+    its input is a JPEG not yet decoded, which the first stage may decode reduced."""
     factor, parts, shrinks = 1, [], []
     current: ImageSpec | None = None
     for position, stage in enumerate(segment.stages):
@@ -210,7 +210,7 @@ def segment_path(segment: Segment, drawn: Drawn, source: Any, margin: float) -> 
         kernel = KERNELS[stage.kernel]
         spec, ops = drawn[stage.ops[0]][0], [op for i in stage.ops for op in drawn[i][1]]
         if current is None:
-            if position == 0 and isinstance(source, _Source) and margin > 0:
+            if position == 0 and margin > 0:
                 factor = reduced_decode_factor(kernel, ops, spec, margin)
             current = spec.with_size(-(-spec.width // factor), -(-spec.height // factor))
         out = spec if position == 0 else current
@@ -308,12 +308,13 @@ class Executor:
         self, index: int, segment: Segment, img: Any, spec: ImageSpec, drawn: Drawn
     ) -> Any:
         """The segment's stages, where its envelope admits this path; else the exact one."""
-        path = segment_path(segment, drawn, img, self._margin)
+        undecoded = isinstance(img, _Source)
+        path = segment_path(segment, drawn, self._margin if undecoded else 0.0)
         admitted = self._admits(index, spec, path)
-        if isinstance(img, _Source):
+        if undecoded:
             img, factor = img.decode(path.factor if admitted else 1)
             if admitted and factor != path.factor:  # the reference loader decoded it
-                path = segment_path(segment, drawn, img, self._margin)
+                path = segment_path(segment, drawn, 0.0)
                 admitted = self._admits(index, spec, path)
         if not admitted:
             ops = [op for i in segment.ops for op in drawn[i][1]]

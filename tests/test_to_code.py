@@ -11,8 +11,10 @@ from torchvision.transforms import v2
 import reorder
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
+from reorder.ir import Envelope
 from reorder.measure.verify import compare, output_units, run_coupled
 from reorder.plan import Plan, Report
+from reorder.runtime import Executor, LazyImage
 from reorder.search import enumerate_plans
 
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")
@@ -58,18 +60,28 @@ def photos(tmp_path_factory):
     ]
 
 
-def _plans(make, loader):
-    """The most rewritten candidate, and the original as written."""
+def _plans(make, loader, photos):
+    """The most rewritten candidate, unguarded and with an envelope verified on the first
+    photo alone (the second, of another size, takes the exact path); and the original."""
     pipeline = parse(make(), loader)
     most = max(enumerate_plans(pipeline), key=lambda p: len(p.rules))
     report = Report("close", None, 0, 0, (), None, "fixed for a test", 0.0)
-    return [Plan(pipeline, most, report), Plan(pipeline, None, report)]
+    envelope = Envelope()
+    recorder = Executor(pipeline, most, record_into=envelope)
+    for seed in (0, 1, 2):
+        run_coupled(lambda p: pipeline.invoke(recorder, LazyImage(p)), photos[0], seed)
+    assert envelope.segments, "nothing was recorded"
+    return [
+        Plan(pipeline, most, report),
+        Plan(pipeline, most, report, envelope=envelope),
+        Plan(pipeline, None, report),
+    ]
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_code_does_what_the_plan_does(photos, case):
     make, loader = CASES[case]
-    for plan in _plans(make, loader):
+    for plan in _plans(make, loader, photos):
         code = plan.to_code()
         assert plan.describe() in code
         namespace: dict = {}
