@@ -18,7 +18,11 @@ import numpy as np
 import pytest
 import torch
 from albumentations.pytorch import ToTensorV2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
+from test_albumentations import pipelines as albumentations_pipelines
+from test_contract import cases as contract_cases
 from torchvision import transforms as T
 from torchvision.transforms import v2
 
@@ -362,3 +366,50 @@ def test_planning_leaves_every_rng_stream_as_it_found_it(photos, frontend):
     )
     got = [run_planned(p) for p in paths]
     assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+UNSEEN_NAMES = _names(UNSEEN)
+
+
+@settings(
+    max_examples=24,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    case=st.one_of(
+        contract_cases,
+        st.tuples(albumentations_pipelines, st.just("cv2")),
+    ),
+    tolerance=st.sampled_from(["close", "close", "fast"]),
+    unseen=st.lists(st.sampled_from(UNSEEN_NAMES), min_size=6, max_size=6, unique=True),
+)
+def test_random_pipelines_keep_their_floor_on_unseen_photos(
+    photos, tmp_path_factory, case, tolerance, unseen
+):
+    """Random pipelines of every frontend's supported ops (opaque ops among them), planned
+    on the 4 planning photos told of a dataset of 6 others, checked on those 6."""
+    transform, loader = case
+    pipeline = parse(transform, loader)
+    samples = [photos[n] for n in _names(PLANNING)]
+    checked = [photos[n] for n in unseen]
+    folder = tmp_path_factory.mktemp("cover")
+    cover = cover_images(samples, header_sizes(samples + checked), folder)
+    ranked, _ = rank(pipeline, samples, tolerance)
+    _, verdicts, envelopes = verify_candidates(
+        pipeline, ranked, samples + cover, PLANNING_SEEDS, tolerance, max_timed=2
+    )
+    generators, units = pipeline.generators, output_units(pipeline)
+    original = reference_call(pipeline)
+    references = [run_coupled(original, p, s, generators) for p in checked for s in (21, 22)]
+    for plan in (p for p, v in verdicts.items() if v.within(tolerance, _margin(p))):
+        run = candidate_call(pipeline, plan, envelopes[plan])
+        outcomes = [
+            run_coupled(run, LazyImage(p), s, generators) for p in checked for s in (21, 22)
+        ]
+        verdict = compare(references, outcomes, units)
+        where = checked[verdict.worst_index // 2] if verdict.worst_index is not None else "-"
+        assert verdict.problem is None, (plan.rules, verdict.problem, where)
+        floor = FLOORS[tolerance] if _margin(plan) else None
+        ok = verdict.worst_psnr >= floor if floor else verdict.within("exact")
+        assert ok, (plan.describe([op.name for op in pipeline.ops]), verdict, where)
