@@ -104,6 +104,7 @@ def _plan(args: argparse.Namespace) -> int:
         paths,
         tolerance=args.tolerance,
         loader=args.loader,
+        dataset=_images(args.dataset) if args.dataset else None,
         time_budget=args.budget,
         progress=not args.quiet,
     )
@@ -196,6 +197,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("transform", help="MODULE:ATTRIBUTE of the transform, e.g. train:tf")
     plan.add_argument("--images", required=True, help="a directory of sample images")
     plan.add_argument("--out", required=True, help="where to write the plan (JSON)")
+    plan.add_argument(
+        "--dataset",
+        default=None,
+        help="the directory the plan will run on: its file headers give the sizes to verify "
+        "over (default: the sample images')",
+    )
     plan.add_argument("--tolerance", default="close", choices=list(TOLERANCES))
     plan.add_argument("--budget", type=float, default=None, help="seconds for the search")
     plan.add_argument(

@@ -134,9 +134,7 @@ class PlanTransform:
         """`envelope`: where `physical` was verified (None: run it everywhere, as the
         verifier does); `decoded_envelope` likewise for `decoded`."""
         self.pipeline = pipeline
-        self.executor = (
-            Executor(pipeline, physical, envelope) if physical is not None else None
-        )
+        self.executor = Executor(pipeline, physical, envelope) if physical is not None else None
         # Images the caller decoded: `decoded` (None: the original), by default `physical`.
         if decoded is _SAME:
             self._decoded_executor = self.executor
@@ -434,7 +432,14 @@ def load(
         )
     why = f"loaded from {path}, re-verified: {recheck.describe()}"
     plan.report = Report(
-        tolerance, None, recheck.samples, recheck.seeds, (), None, why, 0.0,
+        tolerance,
+        None,
+        recheck.samples,
+        recheck.seeds,
+        (),
+        None,
+        why,
+        0.0,
         decoded_why=decoded_why,
     )
     return plan

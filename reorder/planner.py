@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from reorder.frontends import parse
 from reorder.ir import Envelope, ImageSpec, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.measure.cost import calibrated
-from reorder.measure.cover import cover_images, header_sizes
+from reorder.measure.cover import copies_at, cover_images, header_sizes, spread_sizes
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import (
     TOLERANCES,
@@ -54,6 +55,12 @@ DECODED_SAMPLES = 4
 # with approximate rules must clear its tolerance by this much on the samples, so one
 # that barely passes there does not fall short on the next image.
 APPROXIMATION_MARGIN_DB = 3.0
+# The chosen plan is verified on up to this many more seeds, for at most this long: its
+# envelope then holds more of the geometry random ops draw (see `_widen`).
+WIDEN_SEEDS = 8
+WIDEN_S = 15.0
+# ... and on copies at up to this many of the dataset's sizes, spread over its range.
+WIDEN_SIZES = 24
 
 
 def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
@@ -155,16 +162,22 @@ def reverify(
         len(paths),
         len(seeds),
         verification.verdict(tolerance, margin),
-        _where(verification, paths, list(seeds)),
+        _where(verification, _runs(paths, seeds)),
     )
 
 
-def _where(verification: Verification, paths: Sequence[str], seeds: Sequence[int]) -> str:
-    """The image and seed of a verification's worst outcome (outcomes are path-major)."""
+def _runs(paths: Sequence[str], seeds: Sequence[int]) -> list[tuple[str, int]]:
+    """The (image, seed) of each outcome, in the order they are run: path-major."""
+    return [(p, s) for p in paths for s in seeds]
+
+
+def _where(verification: Verification, runs: Sequence[tuple[str, int]]) -> str:
+    """The image and seed of a verification's worst outcome."""
     index = verification.worst_index
-    if index is None:
+    if index is None or index >= len(runs):
         return ""
-    return f"{Path(paths[index // len(seeds)]).name} seed {seeds[index % len(seeds)]}"
+    path, seed = runs[index]
+    return f"{Path(path).name} seed {seed}"
 
 
 def optimize(
@@ -206,10 +219,13 @@ def optimize(
         with tempfile.TemporaryDirectory(prefix="reorder-cover-") as folder:
             sizes = header_sizes(dataset_paths)
             cover = cover_images(paths, sizes, folder)
+            # The chosen plan is verified on more of the dataset's sizes, made on demand.
+            more = functools.partial(copies_at, paths, spread_sizes(sizes, WIDEN_SIZES), folder)
             return _optimize(
                 pipeline,
                 paths,
                 cover,
+                more,
                 len(sizes),
                 tolerance,
                 list(range(seeds)),
@@ -225,6 +241,7 @@ def _optimize(
     pipeline: LogicalPipeline,
     paths: list[str],
     cover: list[str],
+    more: Callable[[], Iterable[str]],
     headers: int,
     tolerance: str,
     seed_list: list[int],
@@ -266,11 +283,21 @@ def _optimize(
             timed.get(plan),
             original_ms,
             tolerance,
-            _where(verdict, checked, seed_list),
+            _where(verdict, _runs(checked, seed_list)),
         )
         for plan, verdict in verdicts.items()
     ]
-    chosen = _choose(candidates)
+    chosen = _widen_chosen(
+        pipeline,
+        list(verdicts),
+        candidates,
+        envelopes,
+        checked,
+        more,
+        seed_list,
+        tolerance,
+        deadline,
+    )
     physical = list(verdicts)[chosen] if chosen is not None else None
     envelope = envelopes.get(physical) if physical is not None else None
     decoded, decoded_envelope, decoded_why = physical, envelope, ""
@@ -404,6 +431,115 @@ def _time(
     ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
     per_sample = [1000.0 * m for m in medians["original"]]
     return {plan: ms[str(i)] for i, plan in enumerate(plans)}, ms["original"], per_sample
+
+
+def _widen_chosen(
+    pipeline: LogicalPipeline,
+    plans: list[PhysicalPlan],
+    candidates: list[Candidate],
+    envelopes: dict[PhysicalPlan, Envelope],
+    inputs: list[str],
+    more: Callable[[], Iterable[str]],
+    seeds: list[int],
+    tolerance: str,
+    deadline: float | None,
+) -> int | None:
+    """The chosen candidate, its envelope widened by more seeds and sizes (`_widen`); one
+    that fails there is rejected (its row says so) and the next fastest is tried."""
+    runs = _runs(inputs, seeds)
+    while (chosen := _choose(candidates)) is not None:
+        plan, row = plans[chosen], candidates[chosen]
+        extra, extra_runs = _widen(
+            pipeline, plan, envelopes[plan], inputs, more(), len(seeds), tolerance, deadline
+        )
+        if extra.samples == 0:
+            return chosen
+        base = Verification(
+            row.worst_psnr, row.max_abs, row.mean_abs, len(runs), None, _index(row, runs)
+        )
+        verdict = base.merged(extra)
+        where = _where(verdict, runs + extra_runs)
+        numbers = {
+            "worst_psnr": verdict.worst_psnr,
+            "max_abs": verdict.max_abs,
+            "mean_abs": verdict.mean_abs,
+            "worst_sample": where,
+        }
+        if verdict.within(tolerance, _margin(plan)):
+            candidates[chosen] = replace(row, **numbers)
+            return chosen
+        reason = f"failed on more seeds ({extra.problem or f'{extra.worst_psnr:.1f} dB'})"
+        candidates[chosen] = replace(row, accepted=False, reason=reason, **numbers)
+    return None
+
+
+def _index(row: Candidate, runs: list[tuple[str, int]]) -> int | None:
+    """Where in `runs` a row's worst sample was (its text names the image and seed)."""
+    names = [f"{Path(path).name} seed {seed}" for path, seed in runs]
+    return names.index(row.worst_sample) if row.worst_sample in names else None
+
+
+def _widen(
+    pipeline: LogicalPipeline,
+    plan: PhysicalPlan,
+    envelope: Envelope,
+    inputs: list[str],
+    more: Iterable[str],
+    first_seed: int,
+    tolerance: str,
+    deadline: float | None,
+) -> tuple[Verification, list[tuple[str, int]]]:
+    """More runs for a chosen plan, each verified against the original and what it
+    covered added to `envelope`, since the runtime runs only what verification saw:
+    more seeds over the verification inputs, cheapest first (random geometry, crops and
+    angles, meets more than two seeds draw), up to `WIDEN_SEEDS` seeds or two in a row
+    that add nothing; then `more` inputs, copies at other sizes of the dataset (a fixed
+    resize meets a shrink per size). Stops at the first run that fails, or after
+    `WIDEN_S` seconds. The verdict of these runs, and their (image, seed)s."""
+    stop = time.perf_counter() + WIDEN_S
+    stop = min(stop, deadline) if deadline is not None else stop
+    units, generators = output_units(pipeline), pipeline.generators
+    original = reference_call(pipeline)
+    order = sorted(inputs, key=lambda p: math.prod(_spec_size(p)))
+    references: list[Outcome] = []
+    outcomes: list[Outcome] = []
+    runs: list[tuple[str, int]] = []
+    idle = 0
+    for seed in range(first_seed, first_seed + WIDEN_SEEDS):
+        grew = False
+        for path in order:
+            if time.perf_counter() > stop:
+                return compare(references, outcomes, units), runs
+            seen = Envelope()  # one run's reach, kept only if the run passes
+            run = candidate_call(pipeline, plan, record_into=seen)
+            references.append(run_coupled(original, path, seed, generators))
+            outcomes.append(run_coupled(run, LazyImage(path), seed, generators))
+            runs.append((path, seed))
+            if not compare(references[-1:], outcomes[-1:], units).within(tolerance, _margin(plan)):
+                return compare(references, outcomes, units), runs
+            grew |= envelope.merge(seen)
+        idle = 0 if grew else idle + 1
+        if idle == 2:
+            break
+    for path in more:
+        if path in inputs:
+            continue
+        if time.perf_counter() > stop:
+            break
+        seen = Envelope()
+        run = candidate_call(pipeline, plan, record_into=seen)
+        references.append(run_coupled(original, path, 0, generators))
+        outcomes.append(run_coupled(run, LazyImage(path), 0, generators))
+        runs.append((path, 0))
+        if not compare(references[-1:], outcomes[-1:], units).within(tolerance, _margin(plan)):
+            break
+        envelope.merge(seen)
+    return compare(references, outcomes, units), runs
+
+
+def _spec_size(path: str) -> tuple[int, int]:
+    spec = _spec_of_file(path, "pil")
+    return spec.size if spec is not None else (0, 0)
 
 
 def _decoded_plan(

@@ -105,6 +105,8 @@ def explain(plan: Plan) -> str:
             lines.append(f"- {name}: (rule not in this version)")
             continue
         lines.append(f"- {name} ({rule.exactness}): {rule.why}.")
+        if rule.approximate_on:
+            lines.append(f"  Its error depends on {rule.approximate_on}.")
     lines.append("")
     lines.append("Kernels:")
     used = [plan.physical.decode.kernel] + [
@@ -113,6 +115,19 @@ def explain(plan: Plan) -> str:
     for name in dict.fromkeys(used):
         if name in KERNELS:
             lines.append(f"- {name}: {KERNELS[name].summary}")
+    lines.append("")
+    lines.append("Where it was verified (outside this, a segment runs your pipeline's kernels):")
+    if plan.envelope is None:
+        lines.append("- nowhere recorded: this plan was not made by reorder.optimize")
+    else:
+        lines += [f"- {line}" for line in plan.report.envelope[:1]]
+        lines += [f"- {line}" for line in plan.envelope.describe()]
+        for index, segment in sorted(plan.envelope.segments.items()):
+            for path, bounds in sorted(segment.paths.items()):
+                shrinks = ", ".join(
+                    f"{lo:.2f}..{hi:.2f}" for lo, hi in zip(bounds.low, bounds.high, strict=True)
+                )
+                lines.append(f"  segment {index}: {path} (shrink per axis {shrinks})")
     lines.append("")
     lines.append(
         "Random parameters are drawn by your own transform objects, in your order, from the "

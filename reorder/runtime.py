@@ -200,8 +200,10 @@ class KernelPath:
 
 
 def segment_path(segment: Segment, drawn: Drawn, margin: float) -> KernelPath:
-    """The path `segment` takes with these draws, from sizes alone; `margin` > 0 when
-    its input is a JPEG not yet decoded, which the first stage may decode reduced."""
+    """The approximate path `segment` takes with these draws, from sizes alone; `margin`
+    > 0 when its input is a JPEG not yet decoded, which the first stage may decode
+    reduced. Only approximate branches and a reduced decode enter the key (with their
+    stage's shrinks): a path of exact steps alone has the key "" and runs anywhere."""
     factor, parts, shrinks = 1, [], []
     current: ImageSpec | None = None
     for position, stage in enumerate(segment.stages):
@@ -209,17 +211,21 @@ def segment_path(segment: Segment, drawn: Drawn, margin: float) -> KernelPath:
             continue
         kernel = KERNELS[stage.kernel]
         spec, ops = drawn[stage.ops[0]][0], [op for i in stage.ops for op in drawn[i][1]]
-        if current is None:
+        first = current is None
+        if first:
             if position == 0 and margin > 0:
                 factor = reduced_decode_factor(kernel, ops, spec, margin)
             current = spec.with_size(-(-spec.width // factor), -(-spec.height // factor))
         out = spec if position == 0 else current
         for op in ops:
             out = op.output_spec(out)
-        parts.append(f"{stage.kernel}[{','.join(kernel.branches(ops, spec, current))}]")
-        shrinks += [current.width / max(1, out.width), current.height / max(1, out.height)]
+        branches = kernel.branches(ops, spec, current)
+        if branches or (first and factor > 1):
+            parts.append(f"{stage.kernel}[{','.join(branches)}]")
+            shrinks += [current.width / max(1, out.width), current.height / max(1, out.height)]
         current = out
-    return KernelPath(f"{' '.join(parts)} @{factor}", tuple(shrinks), factor)
+    key = f"{' '.join(parts)} @{factor}" if parts else ""
+    return KernelPath(key, tuple(shrinks), factor)
 
 
 class Executor:
@@ -321,7 +327,7 @@ class Executor:
             return KERNELS["reference"].run(to_container(img, "any", spec.kind), ops, spec, 1)
         for position, stage in enumerate(segment.stages):
             img = self._run_stage(stage, img, drawn, path.factor if position == 0 else 1)
-        if self.record_into is not None:
+        if self.record_into is not None and path.key:
             self.record_into.record(index, spec, path.key, path.shrinks)
         return img
 

@@ -156,19 +156,20 @@ def test_decoded_images_take_whichever_is_faster_on_them(photos, monkeypatch, tm
 
 def test_decoded_images_take_the_original_where_no_plan_is_equivalent_there(photos, monkeypatch):
     """Verified like the candidates: where no plan meets the tolerance on decoded images
-    (here: every verdict spoiled once candidates are timed), they take the original."""
+    (here: every verdict spoiled once the plan for decoded images is sought), they take
+    the original."""
     from reorder import planner
 
     _rig_decoded_timing(monkeypatch, "plan")  # a plan would otherwise be the faster one
-    timed = []
-    real_time, real_compare = planner._time, planner.compare
-    monkeypatch.setattr(planner, "_time", lambda *a: timed.append(1) or real_time(*a))
+    seeking = []
+    real_decoded, real_compare = planner._decoded_plan, planner.compare
+    monkeypatch.setattr(planner, "_decoded_plan", lambda *a: seeking.append(1) or real_decoded(*a))
 
-    def spoiled_after_timing(references, outcomes, units):
+    def spoiled_for_decoded(references, outcomes, units):
         verdict = real_compare(references, outcomes, units)
-        return dataclasses.replace(verdict, worst_psnr=20.0) if timed else verdict
+        return dataclasses.replace(verdict, worst_psnr=20.0) if seeking else verdict
 
-    monkeypatch.setattr(planner, "compare", spoiled_after_timing)
+    monkeypatch.setattr(planner, "compare", spoiled_for_decoded)
     plan = reorder.optimize(eval_pipeline(), photos, progress=False, repeats=1)
     assert plan.physical is not None and plan.decoded is None
     assert "the original: no plan is within 'close' there" in plan.report.decoded_why

@@ -63,6 +63,8 @@ def test_every_rule_declares_exactness_and_why():
     for rule in RULES:
         assert rule.exactness in ("exact", "approximate")
         assert len(rule.why) > 40
+        # An approximate rule says which geometries its error depends on.
+        assert (rule.exactness == "approximate") == (len(rule.approximate_on) > 20)
 
 
 # -- fast_jpeg_decode ----------------------------------------------------------------

@@ -33,9 +33,13 @@ class Bounds:
     def of(cls, values: tuple[float, ...]) -> Bounds:
         return cls(list(values), list(values))
 
-    def include(self, values: tuple[float, ...]) -> None:
-        self.low = [min(a, v) for a, v in zip(self.low, values, strict=True)]
-        self.high = [max(a, v) for a, v in zip(self.high, values, strict=True)]
+    def include(self, values: tuple[float, ...]) -> bool:
+        """Grow to hold `values`; whether that grew the bounds."""
+        low = [min(a, v) for a, v in zip(self.low, values, strict=True)]
+        high = [max(a, v) for a, v in zip(self.high, values, strict=True)]
+        grew = low != self.low or high != self.high
+        self.low, self.high = low, high
+        return grew
 
     def holds(self, values: tuple[float, ...]) -> bool:
         return len(values) == len(self.low) and all(
@@ -74,21 +78,41 @@ class Envelope:
 
     segments: dict[int, SegmentEnvelope] = field(default_factory=dict)
 
-    def record(self, segment: int, spec: ImageSpec, path: str, shrinks: tuple[float, ...]):
-        """Grow the envelope by one verified run of `segment`."""
+    def record(
+        self, segment: int, spec: ImageSpec, path: str, shrinks: tuple[float, ...]
+    ) -> bool:
+        """Grow the envelope by one verified run of `segment`; whether it grew."""
+        return self._include(segment, size_values(spec), path, shrinks)
+
+    def _include(
+        self, segment: int, sizes: tuple[float, ...], path: str, shrinks: tuple[float, ...]
+    ) -> bool:
         known = self.segments.get(segment)
         if known is None:
-            self.segments[segment] = SegmentEnvelope(Bounds.of(size_values(spec)))
-            known = self.segments[segment]
+            known = self.segments[segment] = SegmentEnvelope(Bounds.of(sizes))
+            grew = True
         else:
-            known.sizes.include(size_values(spec))
+            grew = known.sizes.include(sizes)
         if path in known.paths:
-            known.paths[path].include(shrinks)
-        else:
-            known.paths[path] = Bounds.of(shrinks)
+            return known.paths[path].include(shrinks) or grew
+        known.paths[path] = Bounds.of(shrinks)
+        return True
+
+    def merge(self, other: Envelope) -> bool:
+        """Grow to hold everything `other` holds; whether it grew."""
+        grew = False
+        for index, known in other.segments.items():
+            for path, bounds in known.paths.items():
+                for sizes in (known.sizes.low, known.sizes.high):
+                    for shrinks in (bounds.low, bounds.high):
+                        grew |= self._include(index, tuple(sizes), path, tuple(shrinks))
+        return grew
 
     def admits(self, segment: int, spec: ImageSpec, path: str, shrinks: tuple[float, ...]) -> bool:
-        """Whether this run of `segment` lies inside what was verified."""
+        """Whether this run of `segment` lies inside what was verified. A path of exact
+        steps alone (key "") runs anywhere."""
+        if not path:
+            return True
         known = self.segments.get(segment)
         if known is None or not known.sizes.holds(size_values(spec)):
             return False

@@ -39,12 +39,12 @@ Branches = Callable[[Sequence[ConcreteOp], ImageSpec, ImageSpec], tuple[str, ...
 
 
 def _cv_branches(table: dict) -> Branches:
-    return lambda ops, spec, source: cv.branches(ops, source, table)
+    return lambda ops, spec, source: cv.approximate_branches(ops, source, table)
 
 
-def _one_path(name: str) -> Branches:
-    """A kernel with a single code path whatever the input."""
-    return lambda ops, spec, source: (name,)
+def _exact(ops: Sequence[ConcreteOp], spec: ImageSpec, source: ImageSpec) -> tuple[str, ...]:
+    """A kernel that gives the reference's values (to float rounding) on any input."""
+    return ()
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,10 @@ class Kernel:
     summary: str
     # Which calibrated per-pixel cost applies to one concrete op (see measure.cost).
     cost_key: Callable[[ConcreteOp, ImageSpec], str]
-    # The code path it takes on `ops` drawn for a spec, from pixels of a source size (a
-    # reduced decode is smaller than the spec), from sizes alone: the runtime runs a path
-    # only where verification saw it (see ir.envelope).
+    # The approximate branches it takes on `ops` drawn for a spec, from pixels of a source
+    # size (a reduced decode is smaller than the spec), from sizes alone: the runtime runs
+    # them only where verification saw them (see ir.envelope). () when it gives the
+    # reference's values there.
     branches: Branches
 
 
@@ -72,7 +73,7 @@ KERNELS: dict[str, Kernel] = {
             _leading_resize_factor,
             "torchvision.transforms.functional, op by op (what the original runs)",
             _reference_key,
-            _one_path("reference"),
+            _exact,
         ),
         Kernel(
             "pil_box",
@@ -81,7 +82,7 @@ KERNELS: dict[str, Kernel] = {
             pil.box_reduce_factor,
             "one PIL resample of the composed float source box, then fill and flips",
             lambda op, spec: "pil_box",
-            _one_path("pil_box"),
+            _exact,
         ),
         Kernel(
             "cv",
@@ -135,7 +136,7 @@ KERNELS: dict[str, Kernel] = {
             _full_resolution,
             "per-value conversions (ToTensor, Normalize...) as one table lookup (bit-identical)",
             lambda op, spec: "lut_to_float",
-            _one_path("lut_to_float"),
+            _exact,
         ),
     )
 }

@@ -269,15 +269,31 @@ def array_spec(arr: np.ndarray) -> ImageSpec:
     return ImageSpec(arr.shape[1], arr.shape[0], 1 if arr.ndim == 2 else arr.shape[2])
 
 
-def branches(
+# The branches whose output differs from PIL's beyond rounding: the ones verification
+# must have seen. The others (slicing, flips, transposes, pads, Pillow's own blends,
+# PIL itself) give the reference's bytes wherever they run.
+APPROXIMATE = frozenset(
+    {
+        "resize_linear",
+        "resize_mild_linear",
+        "resize_area",
+        "resize_blur",
+        "rotate_warp",
+        "color_hue",
+    }
+)
+
+
+def approximate_branches(
     ops: Sequence[ConcreteOp], spec: ImageSpec, table: dict[type, Chooser] = CV
 ) -> tuple[str, ...]:
-    """The branch `apply_ops` takes for each op, from an input of `spec`: no pixels read."""
+    """The approximate branches `apply_ops` takes on `ops` from an input of `spec`, in
+    order; from sizes alone, no pixels read."""
     taken = []
     for op in ops:
         taken.append(branch(op, spec, table))
         spec = op.output_spec(spec)
-    return tuple(taken)
+    return tuple(b for b in taken if b in APPROXIMATE)
 
 
 def apply_ops(
@@ -319,21 +335,33 @@ def warp_small_reduce_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, margin:
     return reduce_factor_for_scale(resize_chain_scale(leading, spec), margin)
 
 
-def warp_small_branches(
-    ops: Sequence[ConcreteOp], spec: ImageSpec, source: ImageSpec
-) -> tuple[str, ...]:
-    """The path `warp_in_smaller_frame` takes on `ops` drawn for `spec`, from pixels of
-    size `source` (a reduced decode, or `spec` itself)."""
+def _warp_small_route(ops: Sequence[ConcreteOp], spec: ImageSpec) -> str:
+    """How `warp_in_smaller_frame` does `ops` drawn for `spec`: "shrink_then_warp",
+    "warp_then_enlarge", or "op_by_op" (as the cv kernel would)."""
     pair = _resize_rotate_pair(ops)
     small = min(spec.width, spec.height, *(pair[0].output_spec(spec).size if pair else ()))
     if pair is None or small < _MIN_APPROXIMATE_SIDE:
-        return ("op_by_op", *branches(ops, source))
-    resize, rotate = pair
+        return "op_by_op"
+    resize = pair[0]
     if _shrinks_first(ops, spec):
-        return ("shrink_then_warp", branch(resize, source, CV_AREA), rotate.interpolation)
+        return "shrink_then_warp"
     if isinstance(ops[0], Resize) and resize.width * resize.height > spec.width * spec.height:
-        return ("warp_then_enlarge", rotate.interpolation, branch(resize, spec))
-    return ("op_by_op", *branches(ops, source))
+        return "warp_then_enlarge"
+    return "op_by_op"
+
+
+def warp_small_branches(
+    ops: Sequence[ConcreteOp], spec: ImageSpec, source: ImageSpec
+) -> tuple[str, ...]:
+    """The approximate path `warp_in_smaller_frame` takes on `ops` drawn for `spec`, from
+    pixels of size `source` (a reduced decode, or `spec` itself)."""
+    route = _warp_small_route(ops, spec)
+    if route == "op_by_op":
+        return approximate_branches(ops, source)
+    resize, rotate = _resize_rotate_pair(ops)
+    if route == "shrink_then_warp":
+        return (route, branch(resize, source, CV_AREA), rotate.interpolation)
+    return (route, rotate.interpolation, branch(resize, spec))
 
 
 def warp_in_smaller_frame(
@@ -349,7 +377,7 @@ def warp_in_smaller_frame(
     reads no coordinates, and it is done as the cv_area kernel does it (the source has no
     fill yet).
     """
-    path = warp_small_branches(ops, spec, array_spec(arr))[0]
+    path = _warp_small_route(ops, spec)
     if path == "op_by_op":
         return apply_ops(arr, ops, spec)
     resize, rotate = _resize_rotate_pair(ops)

@@ -136,9 +136,7 @@ def calibrated() -> CostModel:
         "cv": _ns_per_px(lambda: cv.apply_ops(scene, double, spec), px * 5),
         "lut_to_float": _ns_per_px(lambda: lut.apply_table(scene, to_float, spec), px * 2),
         "reference:to_float": _ns_per_px(lambda: reference.apply_ops(img, to_float), px * 2),
-        "cv_color": _ns_per_px(
-            lambda: cv.apply_ops(scene, jitter, spec, cv.COLOR), px * 2
-        ),
+        "cv_color": _ns_per_px(lambda: cv.apply_ops(scene, jitter, spec, cv.COLOR), px * 2),
         "reference:color": _ns_per_px(lambda: reference.apply_ops(img, jitter), px * 2),
     }
     return CostModel(kernel_ns, decode_ns, _ns_per_px(lambda: np.asarray(img), px))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from PIL import Image, JpegImagePlugin
@@ -34,8 +34,9 @@ def header_sizes(paths: Iterable[str]) -> list[Size]:
 
 def extreme_sizes(sizes: Sequence[Size]) -> list[Size]:
     """The sizes that bound `sizes`: smallest and largest width, height and area,
-    widest and tallest aspect, and the median area; each once. (The runtime bounds width,
-    height and aspect separately, so each extreme is met by some verified input.)"""
+    widest and tallest aspect, and the quartiles of area; each once. (The runtime bounds
+    width, height and aspect separately, so each extreme is met by some verified input;
+    the quartiles fill in the shrinks between.)"""
     if not sizes:
         return []
     picks = []
@@ -47,7 +48,8 @@ def extreme_sizes(sizes: Sequence[Size]) -> list[Size]:
     ):
         ordered = sorted(sizes, key=key)
         picks += [ordered[0], ordered[-1]]
-    picks.append(sorted(sizes, key=lambda s: (s[0] * s[1], s))[len(sizes) // 2])
+    by_area = sorted(sizes, key=lambda s: (s[0] * s[1], s))
+    picks += [by_area[len(sizes) * q // 4] for q in (1, 2, 3)]
     return list(dict.fromkeys(picks))
 
 
@@ -87,22 +89,39 @@ def _source(paths: Sequence[str]) -> tuple[Image.Image, dict, str] | None:
         return img.convert(mode), save, Path(best[1]).stem
 
 
+def spread_sizes(sizes: Sequence[Size], count: int) -> list[Size]:
+    """Up to `count` distinct sizes of `sizes` at evenly spaced quantiles of area,
+    smallest first: where a deterministic pipeline's geometry lies between the extremes."""
+    distinct = sorted(set(sizes), key=lambda s: (s[0] * s[1], s))
+    if len(distinct) <= count:
+        return distinct
+    step = (len(distinct) - 1) / (count - 1)
+    return list(dict.fromkeys(distinct[round(i * step)] for i in range(count)))
+
+
+def copies_at(
+    samples: Sequence[str], sizes: Iterable[Size], folder: str | os.PathLike
+) -> Iterator[str]:
+    """Copies of the largest sample at each of `sizes` that no sample has already,
+    written to `folder` one at a time, as they are asked for; their paths."""
+    source = _source(samples)
+    if source is None:
+        return
+    img, save, name = source
+    own = set(header_sizes(samples))
+    for size in sizes:
+        if size in own or math.prod(size) > (Image.MAX_IMAGE_PIXELS or math.inf):
+            continue
+        suffix = ".jpg" if save["format"] == "JPEG" else ".png"
+        path = Path(folder) / f"{name}_cut_to_{size[0]}x{size[1]}{suffix}"
+        if not path.exists():
+            _cut(img, size).save(path, **save)
+        yield str(path)
+
+
 def cover_images(
     samples: Sequence[str], dataset_sizes: Sequence[Size], folder: str | os.PathLike
 ) -> list[str]:
     """Copies of the largest sample at each extreme size of the dataset that no sample
     has already, written to `folder`; their paths."""
-    source = _source(samples)
-    if source is None:
-        return []
-    img, save, name = source
-    own = set(header_sizes(samples))
-    paths = []
-    for size in extreme_sizes(dataset_sizes):
-        if size in own or math.prod(size) > (Image.MAX_IMAGE_PIXELS or math.inf):
-            continue
-        suffix = ".jpg" if save["format"] == "JPEG" else ".png"
-        path = Path(folder) / f"{name}_cut_to_{size[0]}x{size[1]}{suffix}"
-        _cut(img, size).save(path, **save)
-        paths.append(str(path))
-    return paths
+    return list(copies_at(samples, extreme_sizes(dataset_sizes), folder))

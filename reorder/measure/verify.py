@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,20 @@ class Verification:
         min_psnr, max_abs = TOLERANCES[tolerance]
         psnr_ok = self.worst_psnr >= min_psnr + margin_db
         return self.problem is None and psnr_ok and self.max_abs <= max_abs
+
+    def merged(self, other: Verification) -> Verification:
+        """The verdict over this one's outcomes followed by `other`'s."""
+        if self.problem is not None:
+            return self
+        if other.problem is not None:
+            shifted = None if other.worst_index is None else other.worst_index + self.samples
+            return replace(other, samples=self.samples + other.samples, worst_index=shifted)
+        count = self.samples + other.samples
+        mean = (self.mean_abs * self.samples + other.mean_abs * other.samples) / max(1, count)
+        worst, index = self.worst_psnr, self.worst_index
+        if other.worst_psnr < worst:
+            worst, index = other.worst_psnr, other.worst_index + self.samples
+        return Verification(worst, max(self.max_abs, other.max_abs), mean, count, None, index)
 
     def verdict(self, tolerance: str, margin_db: float = 0.0) -> str:
         """The acceptance rule the planner applies, in words: "holds", "holds by less
@@ -166,7 +180,7 @@ def compare(
             )
             mse = float(np.mean(diff**2)) if diff.size else 0.0
             psnr = 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
-            if psnr < worst_psnr or (worst is None and mse > 0):
+            if psnr < worst_psnr:
                 worst_psnr, worst = psnr, count
             max_abs = max(max_abs, float(diff.max()) if diff.size else 0.0)
             abs_sum += float(diff.mean()) if diff.size else 0.0

@@ -16,10 +16,15 @@ class Rule:
     exactness: str  # "exact": same values up to float rounding; "approximate": verified
     why: str  # one sentence for plan.explain()
     rewrite: Rewrite
+    # For an approximate rule: the geometries where its error lives (what the envelope
+    # must have covered), in a phrase for plan.explain().
+    approximate_on: str = ""
 
     def __post_init__(self) -> None:
         if self.exactness not in ("exact", "approximate"):
             raise ValueError(f"rule {self.name}: exactness must be 'exact' or 'approximate'")
+        if (self.exactness == "approximate") != bool(self.approximate_on):
+            raise ValueError(f"rule {self.name}: say where it is approximate, and only then")
 
 
 def stage_traits(stage: Stage, pipeline: LogicalPipeline) -> list[frozenset[str]]:

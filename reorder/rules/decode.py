@@ -52,4 +52,8 @@ DECODE_AT_DCT_SCALE = Rule(
     "in the DCT domain (chosen per image, never below the output resolution) replaces "
     "most of that shrink with the decoder's own, cheaper one",
     _reduced_decode,
+    approximate_on=(
+        "the decode factor and the shrink on each axis after it; small images (block "
+        "edges) and JPEGs whose reduced size rounds up"
+    ),
 )

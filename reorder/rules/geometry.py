@@ -80,6 +80,10 @@ OPENCV_KERNELS = Rule(
     "OpenCV runs bilinear upscales, rotations (PIL's matrix, shifted to OpenCV's pixel "
     "centres), flips, crops and pads on arrays; each op it cannot match falls back to PIL",
     _opencv,
+    approximate_on=(
+        "inputs under 32 px (edge rows), bilinear enlargements (PIL renormalizes at the "
+        "edges, OpenCV replicates) and rotations (pixel-centre ties, corner fill)"
+    ),
 )
 
 
@@ -108,6 +112,10 @@ ROTATE_IN_SMALLER_FRAME = Rule(
     "a rotation next to a resize is done at the end with fewer pixels, through the "
     "resize's conjugate (a general affine when the resize changes the aspect ratio)",
     _smaller_frame,
+    approximate_on=(
+        "the resize's factor per axis (the warp's sampling grid changes with it) and the "
+        "rotation's corners"
+    ),
 )
 
 
@@ -142,6 +150,10 @@ AREA_DOWNSCALE = Rule(
     "the filter's width and a plain bilinear sample (>= 50 dB); plain bilinear up to a 1.5x "
     "shrink (>= 39 dB); several times faster",
     _area,
+    approximate_on=(
+        "the shrink per axis, which picks its branch: plain bilinear up to 1.5x, blur and"
+        " sample up to 3x, pixel-area average beyond"
+    ),
 )
 
 
@@ -162,4 +174,5 @@ BLUR_DOWNSCALE = Rule(
     "blur of the filter's width and a plain bilinear sample (>= 49 dB on photos), several "
     "times faster than PIL",
     _blur_after_fill,
+    approximate_on=("the shrink per axis (1.125x to 3x) and hard edges of fill next to content"),
 )

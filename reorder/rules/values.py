@@ -64,6 +64,7 @@ POINTWISE_AFTER_RESIZE = Rule(
     "a colour op commutes with crops and flips exactly and with a resample up to rounding "
     "(the filter is a weighted mean); applied after a shrink it touches fewer pixels",
     _pointwise_late,
+    approximate_on=("content that clips (a brightened highlight) and the shrink it moves across"),
 )
 
 
@@ -84,4 +85,7 @@ COLOR_ON_ARRAYS = Rule(
     "redone in OpenCV (same bytes); hue is Pillow's 8-bit HSV quantization redone on "
     "OpenCV's float HSV (a few pixels per thousand a few levels off)",
     _color_on_arrays,
+    approximate_on=(
+        "hue alone (8-bit HSV quantization edges); the blends and grayscale are byte-identical"
+    ),
 )
