@@ -21,7 +21,13 @@ from reorder.frontends import parse
 from reorder.ir import Envelope, ImageSpec, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.measure.cost import calibrated
-from reorder.measure.cover import copies_at, cover_images, header_sizes, spread_sizes
+from reorder.measure.cover import (
+    copies_at,
+    cover_images,
+    header_sizes,
+    neighbour_sizes,
+    spread_sizes,
+)
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import (
     TOLERANCES,
@@ -154,7 +160,7 @@ def reverify(
     with preserved_rng(generators, devices=True):
         references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
         outcomes = [run_coupled(run, LazyImage(p), s, generators) for p in paths for s in seeds]
-    verification = compare(references, outcomes, output_units(pipeline))
+    verification = compare(references, outcomes, output_units(pipeline, references))
     tolerance = plan.report.tolerance
     margin = _margin(plan.physical) if plan.physical is not None else 0.0
     return Recheck(
@@ -219,14 +225,18 @@ def optimize(
         with tempfile.TemporaryDirectory(prefix="reorder-cover-") as folder:
             sizes = header_sizes(dataset_paths)
             cover = cover_images(paths, sizes, folder)
-            # The chosen plan is verified on more of the dataset's sizes, made on demand.
-            more = functools.partial(copies_at, paths, spread_sizes(sizes, WIDEN_SIZES), folder)
+            # The chosen plan is verified on more of the dataset's sizes, made on demand;
+            # known only by its samples, on sizes near theirs.
+            spread = spread_sizes(sizes, WIDEN_SIZES)
+            if dataset is None:
+                spread += neighbour_sizes(spread)
+            more = functools.partial(copies_at, paths, spread, folder)
             return _optimize(
                 pipeline,
                 paths,
                 cover,
                 more,
-                len(sizes),
+                len(sizes) if dataset is not None else None,
                 tolerance,
                 list(range(seeds)),
                 max_timed,
@@ -242,7 +252,7 @@ def _optimize(
     paths: list[str],
     cover: list[str],
     more: Callable[[], Iterable[str]],
-    headers: int,
+    headers: int | None,
     tolerance: str,
     seed_list: list[int],
     max_timed: int,
@@ -296,6 +306,7 @@ def _optimize(
         more,
         seed_list,
         tolerance,
+        output_units(pipeline, references),
         deadline,
     )
     physical = list(verdicts)[chosen] if chosen is not None else None
@@ -311,9 +322,10 @@ def _optimize(
     else:
         why = _why_original(candidates, tolerance)
     elapsed = time.perf_counter() - started
-    covered = (
-        f"{len(paths)} samples and {len(cover)} copies of one cut to the extreme sizes "
-        f"among {headers} file headers"
+    covered = f"{len(paths)} samples and {len(cover)} copies of them cut to the extreme sizes " + (
+        f"among the dataset's {headers} file headers"
+        if headers is not None
+        else "among theirs (no dataset= given: other sizes may run at the original's speed)"
     )
     report = Report(
         tolerance,
@@ -352,9 +364,12 @@ def rank(
     ranked = sorted(estimates, key=lambda p: (estimates[p], _approximations(p)))
     # The decode term dominates the estimate and is its least certain one (calibrated on
     # one small image, blind to crops): the cheapest plan of each decode choice comes
-    # first, so that every choice is verified and timed rather than guessed between.
+    # first, so that every choice is verified and timed rather than guessed between;
+    # and the cheapest of exact rules alone, which holds wherever approximate ones fail.
     cheapest = list({p.decode: p for p in reversed(ranked)}.values())[::-1]
-    return cheapest + [p for p in ranked if p not in cheapest], estimates
+    exact = [p for p in ranked if not _approximations(p)][:1]
+    front = list(dict.fromkeys(cheapest + exact))
+    return front + [p for p in ranked if p not in front], estimates
 
 
 def verify_candidates(
@@ -377,7 +392,7 @@ def verify_candidates(
     original = reference_call(pipeline)
     references = [run_coupled(original, p, s, generators) for p in paths for s in seeds]
     bar.update(1)
-    units = output_units(pipeline)
+    units = output_units(pipeline, references)
     verdicts: dict[PhysicalPlan, Verification] = {}
     envelopes: dict[PhysicalPlan, Envelope] = {}
     computed: dict[str, PhysicalPlan] = {}
@@ -442,6 +457,7 @@ def _widen_chosen(
     more: Callable[[], Iterable[str]],
     seeds: list[int],
     tolerance: str,
+    units: tuple[float, ...],
     deadline: float | None,
 ) -> int | None:
     """The chosen candidate, its envelope widened by more seeds and sizes (`_widen`); one
@@ -450,7 +466,7 @@ def _widen_chosen(
     while (chosen := _choose(candidates)) is not None:
         plan, row = plans[chosen], candidates[chosen]
         extra, extra_runs = _widen(
-            pipeline, plan, envelopes[plan], inputs, more(), len(seeds), tolerance, deadline
+            pipeline, plan, envelopes[plan], inputs, more(), len(seeds), tolerance, units, deadline
         )
         if extra.samples == 0:
             return chosen
@@ -487,6 +503,7 @@ def _widen(
     more: Iterable[str],
     first_seed: int,
     tolerance: str,
+    units: tuple[float, ...],
     deadline: float | None,
 ) -> tuple[Verification, list[tuple[str, int]]]:
     """More runs for a chosen plan, each verified against the original and what it
@@ -498,7 +515,7 @@ def _widen(
     `WIDEN_S` seconds. The verdict of these runs, and their (image, seed)s."""
     stop = time.perf_counter() + WIDEN_S
     stop = min(stop, deadline) if deadline is not None else stop
-    units, generators = output_units(pipeline), pipeline.generators
+    generators = pipeline.generators
     original = reference_call(pipeline)
     order = sorted(inputs, key=lambda p: math.prod(_spec_size(p)))
     references: list[Outcome] = []
@@ -577,7 +594,7 @@ def _decoded_plan(
         name: [run_coupled(call, img, s, pipeline.generators) for img in checked for s in seeds]
         for name, call in calls.items()
     }
-    units = output_units(pipeline)
+    units = output_units(pipeline, outcomes["original"])
     equivalent = [
         name
         for name, plan in zip(calls, [None, *options], strict=True)

@@ -313,8 +313,8 @@ def test_inputs_outside_the_envelope_take_the_exact_path(photos, tmp_path):
     run the original's kernels and give the original's bytes."""
     tf = T.Compose([T.Resize((224, 224)), T.ToTensor()])
     samples = [photos[n] for n in _names(PLANNING)]
-    plan = reorder.optimize(tf, samples, progress=False, repeats=1, max_timed=2)
-    assert plan.physical is not None and plan.envelope is not None
+    plan = reorder.optimize(tf, samples, tolerance="fast", progress=False, repeats=1)
+    assert plan.physical is not None and _margin(plan.physical), plan.describe()
     for name in ("thumb_23x15", "panorama_2400x600", "phone_4032x3024"):
         path = photos[name]
         with Image.open(path) as img:

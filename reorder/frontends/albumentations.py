@@ -232,7 +232,17 @@ def _model(t: Any) -> OpModel | None:
     if not _modelled(t):
         return None
     traits = _models()[type(t)][1] if type(t) in _models() else frozenset()
+    if "scales" in traits and not _averages_when_shrinking(t):
+        # INTER_LINEAR or NEAREST shrinks read single source pixels: the result depends on
+        # the source resolution (a reduced decode's averaged pixels, 33-35 dB on grainy
+        # photos), so the resize does not "scale" in the sense the decode rule needs.
+        traits = traits - {"scales"}
     return OpModel(type(t).__name__, lower, traits)
+
+
+def _averages_when_shrinking(t: Any) -> bool:
+    """Whether a resize transform shrinks by OpenCV's pixel-area average."""
+    return t.area_for_downscale in ("image", "image_mask") or t.interpolation == cv2.INTER_AREA
 
 
 def generators(transform: Any) -> tuple[Any, ...]:

@@ -78,9 +78,7 @@ class Envelope:
 
     segments: dict[int, SegmentEnvelope] = field(default_factory=dict)
 
-    def record(
-        self, segment: int, spec: ImageSpec, path: str, shrinks: tuple[float, ...]
-    ) -> bool:
+    def record(self, segment: int, spec: ImageSpec, path: str, shrinks: tuple[float, ...]) -> bool:
         """Grow the envelope by one verified run of `segment`; whether it grew."""
         return self._include(segment, size_values(spec), path, shrinks)
 

@@ -105,8 +105,15 @@ def digest(outcomes: Sequence[Outcome]) -> str:
     return h.hexdigest()
 
 
-def output_units(pipeline: LogicalPipeline) -> tuple[float, ...]:
-    """Per-channel factors from output values to 0..255 units (ops modelled so far)."""
+def output_units(
+    pipeline: LogicalPipeline, references: Sequence[Outcome] = ()
+) -> tuple[float, ...]:
+    """Per-channel factors from output values to 0..255 units, from the modelled ops.
+
+    An opaque op may change the values' scale (a Lambda dividing by 255), which the model
+    cannot see past; there the original's own outputs (`references`) say it: their range
+    spans at most 0..255 units, so 255 / range is a floor under the factor (stricter,
+    never more lenient than the model)."""
     spec = ImageSpec(4096, 4096, kind=pipeline.input_kind)
     with preserved_rng(pipeline.generators):
         for op in pipeline.ops:
@@ -117,7 +124,27 @@ def output_units(pipeline: LogicalPipeline) -> tuple[float, ...]:
                     spec = concrete.output_spec(spec)
             except Exception:
                 break
-    return spec.units
+    units = spec.units
+    if not any(op.opaque for op in pipeline.ops):
+        return units
+    spans = [_span(r.output) for r in references if r.error is None]
+    spans = [s for s in spans if s > 0]
+    if not spans:
+        return units
+    floor = 255.0 / max(spans)
+    return tuple(max(u, floor) for u in units)
+
+
+def _span(output: Any) -> float:
+    """The range of the values in an output's image (0 when it has none)."""
+    image = _image(output)
+    if isinstance(image, torch.Tensor):
+        values = image.detach().to(torch.float64)
+        return float(values.max() - values.min()) if values.numel() else 0.0
+    if isinstance(image, (np.ndarray, Image.Image)):
+        values = np.asarray(image, dtype=np.float64)
+        return float(values.max() - values.min()) if values.size else 0.0
+    return 0.0
 
 
 def _as_array(value: Any, units: Sequence[float]) -> np.ndarray:
