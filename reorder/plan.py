@@ -164,11 +164,10 @@ class PlanTransform:
         try:
             if executor is not None:
                 return executor(image)
-            if lazy:
-                image = LOADERS[self.pipeline.loader][0](image.path)
-            return self.pipeline.call(self.pipeline.original, image)
+            loaded = LOADERS[self.pipeline.loader][0](image.path) if lazy else image
+            return self.pipeline.call(self.pipeline.original, loaded)
         except Exception as exc:
-            if isinstance(image, LazyImage):
+            if lazy:  # the original plan included: the error names the file
                 raise _with_path(exc, image.path) from exc.__cause__
             raise
 

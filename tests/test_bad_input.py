@@ -548,3 +548,15 @@ def test_the_fixed_candidates_take_the_fast_paths(plans):
         assert by_label["exact-rules"].physical.decode.option("backend") == "simplejpeg", name
         assert by_label["all-rules"].physical.decode.option("backend") == "simplejpeg", name
     assert {v.label: v.plan for v in plans["eval"]}["all-rules"].physical.decode.option("margin")
+
+
+def test_a_plan_that_is_the_original_names_the_file_in_its_errors(tmp_path):
+    """When nothing beat the original, the plan runs it as written, and an error it
+    raises on a file still says which file (it once lost the path there)."""
+    path = write_image(tmp_path, 40, 30, "jpg")
+    transform = T.Compose([T.RandomCrop(56), T.ToTensor()])
+    plan = Plan(parse(transform), None, Report("close", None, 0, 0, (), None, "as written", 0.0))
+    for call in plan_calls(plan).values():
+        with pytest.raises(ValueError, match="larger than input image size") as raised:
+            call(path)
+        assert path in str(raised.value)
