@@ -219,7 +219,6 @@ def test_every_decode_choice_is_verified_and_timed(tmp_path):
     assert decodes == {
         "decode(backend=pil)",
         "decode(backend=simplejpeg)",
-        "decode(backend=simplejpeg, margin=1.0)",
         "decode(backend=simplejpeg, margin=2.0)",
     }
 
@@ -233,8 +232,11 @@ def test_candidates_that_fail_verification_do_not_use_up_timing_slots(photos, mo
         KERNELS["lut_to_float"], run=lambda img, ops, spec, factor: torch.zeros(3, 112, 112)
     )
     monkeypatch.setitem(KERNELS, "lut_to_float", broken)
-    plan = reorder.optimize(eval_pipeline(), photos, progress=False, max_timed=3, repeats=1)
+    plan = reorder.optimize(eval_pipeline(), photos, progress=False, max_timed=2, repeats=1)
     candidates = plan.report.candidates
     failed = [c for c in candidates if "lut_to_float" in c.description]
-    assert failed and not any(c.accepted for c in failed)
-    assert sum(c.ms is not None for c in candidates) == 3
+    assert len(failed) >= 2 and not any(c.accepted for c in failed)
+    # Past the failures, the ranking went on to candidates that pass, and timed them.
+    timed = [c for c in candidates if c.ms is not None]
+    assert timed and all("lut_to_float" not in c.description for c in timed)
+    assert candidates.index(timed[0]) > candidates.index(failed[1])

@@ -601,7 +601,7 @@ RAW_HOSTILE = {
     ),
     "1e999 (infinity) as schema": lambda text: text.replace('"schema": 1', '"schema": 1e999', 1),
     "Infinity literal as margin": lambda text: text.replace(
-        '"margin": 1.0', '"margin": Infinity', 1
+        '"margin": 2.0', '"margin": Infinity', 1
     ),
     "NaN literal as schema": lambda text: text.replace('"schema": 1', '"schema": NaN', 1),
     "nesting deeper than the parser goes": lambda text: "[" * 200_000 + "]" * 200_000,

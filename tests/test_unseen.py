@@ -331,8 +331,8 @@ def test_planning_covers_the_dataset_it_is_told_about(photos):
     dataset = list(photos.values())
     plan = reorder.optimize(tf, samples, dataset=dataset, progress=False, repeats=1)
     sizes = header_sizes(dataset)
-    (segment,) = plan.envelope.segments.values()
-    assert segment.sizes.high[:2] == [max(w for w, _ in sizes), max(h for _, h in sizes)]
+    for segment in plan.envelope.segments.values():  # none: a plan of exact steps alone
+        assert segment.sizes.high[:2] == [max(w for w, _ in sizes), max(h for _, h in sizes)]
     planned = 0
     for width, height in sizes:
         spec = ImageSpec(width, height)
