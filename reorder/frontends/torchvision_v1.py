@@ -177,8 +177,11 @@ def _color_jitter(t: T.ColorJitter, spec: ImageSpec) -> list[ConcreteOp]:
 
 def color_jitter_traits(t: Any) -> frozenset[str]:
     """Traits of a ColorJitter (v1 or v2): contrast blends each pixel with the mean of the
-    whole image, so a jitter with contrast does not commute with crops or resamples."""
-    return frozenset({"colour"} if t.contrast is not None else {"colour", "pointwise"})
+    whole image, so a jitter with contrast commutes with a whole-image resize (which
+    keeps the mean) but not with a crop."""
+    return frozenset(
+        {"colour", "reads_mean"} if t.contrast is not None else {"colour", "pointwise"}
+    )
 
 
 def _random_grayscale(t: T.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]:

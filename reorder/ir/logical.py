@@ -24,6 +24,9 @@ from reorder.ir.spec import ImageSpec
 #   pointwise     a colour op whose output pixel depends on that pixel alone (contrast,
 #                 which blends with the mean of the whole image it receives, is not one):
 #                 it commutes with crops and flips, and with resamples up to rounding
+#   reads_mean    a colour op that blends with the mean of the whole image it receives
+#                 (contrast): a whole-image resize keeps that mean (to rounding), a crop
+#                 or a pad does not
 #   fills         may add pixels that were not in the input (padding, rotation corners)
 #   to_tensor     turns a PIL image into a tensor (ToTensor, PILToTensor, v2 ToImage)
 #   per_value     maps each channel value on its own (conversions, Normalize)
@@ -37,6 +40,7 @@ TRAITS = frozenset(
         "rotate",
         "colour",
         "pointwise",
+        "reads_mean",
         "fills",
         "to_tensor",
         "per_value",

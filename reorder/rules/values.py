@@ -13,6 +13,7 @@ from reorder.rules.base import (
     has,
     modelled_segments,
     single,
+    stage_traits,
     starts_from_pil,
 )
 
@@ -48,7 +49,13 @@ def _pointwise_late(plan: PhysicalPlan, pipeline: LogicalPipeline) -> Iterator[P
     for index, stages in modelled_segments(plan):
         for pos in range(len(stages) - 1):
             here, after = stages[pos], stages[pos + 1]
-            if not all_have(here, pipeline, "pointwise"):
+            # A mean-reading op (contrast) may cross a whole-image resize alone.
+            whole_image = all_have(after, pipeline, "scales")
+            movable = all(
+                "pointwise" in t or ("reads_mean" in t and whole_image)
+                for t in stage_traits(here, pipeline)
+            )
+            if not (here.ops and movable):
                 continue
             if not all_have(after, pipeline, "axis_aligned") or has(after, pipeline, "fills"):
                 continue
