@@ -484,7 +484,7 @@ def _widen_chosen(
         if verdict.within(tolerance, _margin(plan)):
             candidates[chosen] = replace(row, **numbers)
             return chosen
-        reason = f"failed on more seeds ({extra.problem or f'{extra.worst_psnr:.1f} dB'})"
+        reason = f"failed on more seeds or sizes ({extra.problem or f'{extra.worst_psnr:.1f} dB'})"
         candidates[chosen] = replace(row, accepted=False, reason=reason, **numbers)
     return None
 
@@ -521,36 +521,34 @@ def _widen(
     references: list[Outcome] = []
     outcomes: list[Outcome] = []
     runs: list[tuple[str, int]] = []
-    idle = 0
+
+    def passes(path: str, seed: int) -> bool:
+        """One more run, verified; what it reached joins `envelope` only if it passes."""
+        seen = Envelope()
+        run = candidate_call(pipeline, plan, record_into=seen)
+        references.append(run_coupled(original, path, seed, generators))
+        outcomes.append(run_coupled(run, LazyImage(path), seed, generators))
+        runs.append((path, seed))
+        if not compare(references[-1:], outcomes[-1:], units).within(tolerance, _margin(plan)):
+            return False
+        nonlocal grew
+        grew |= envelope.merge(seen)
+        return True
+
+    idle, grew = 0, False
     for seed in range(first_seed, first_seed + WIDEN_SEEDS):
         grew = False
         for path in order:
-            if time.perf_counter() > stop:
+            if time.perf_counter() > stop or not passes(path, seed):
                 return compare(references, outcomes, units), runs
-            seen = Envelope()  # one run's reach, kept only if the run passes
-            run = candidate_call(pipeline, plan, record_into=seen)
-            references.append(run_coupled(original, path, seed, generators))
-            outcomes.append(run_coupled(run, LazyImage(path), seed, generators))
-            runs.append((path, seed))
-            if not compare(references[-1:], outcomes[-1:], units).within(tolerance, _margin(plan)):
-                return compare(references, outcomes, units), runs
-            grew |= envelope.merge(seen)
         idle = 0 if grew else idle + 1
         if idle == 2:
             break
     for path in more:
         if path in inputs:
             continue
-        if time.perf_counter() > stop:
+        if time.perf_counter() > stop or not passes(path, 0):
             break
-        seen = Envelope()
-        run = candidate_call(pipeline, plan, record_into=seen)
-        references.append(run_coupled(original, path, 0, generators))
-        outcomes.append(run_coupled(run, LazyImage(path), 0, generators))
-        runs.append((path, 0))
-        if not compare(references[-1:], outcomes[-1:], units).within(tolerance, _margin(plan)):
-            break
-        envelope.merge(seen)
     return compare(references, outcomes, units), runs
 
 
