@@ -132,7 +132,8 @@ def _pad(arr: np.ndarray, op: Pad) -> np.ndarray:
     )
 
 
-# Below this output size edge rows dominate the error, and PIL is cheap anyway.
+# Below this size (a shrink's output; a warp's or an enlargement's input) edge rows
+# dominate the error, and PIL is cheap anyway.
 _MIN_APPROXIMATE_SIDE = 32
 # Filters whose antialiased downscale OpenCV's pixel-area average approximates (42-53 dB
 # against PIL's bilinear on photos; bilinear itself mostly by a blur, below); nearest keeps
