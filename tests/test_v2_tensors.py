@@ -64,7 +64,8 @@ def _eval_pipeline():
 
 @pytest.fixture(scope="module")
 def photos(image_dir):
-    return [write_image(image_dir, 320 + 40 * i, 240, "jpg", seed=i) for i in range(3)]
+    # Large enough that a 64 px output is decoded at 1/2 with 2 source pixels per output.
+    return [write_image(image_dir, 640 + 80 * i, 480, "jpg", seed=i) for i in range(3)]
 
 
 @pytest.fixture(scope="module")
