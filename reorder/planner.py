@@ -299,7 +299,7 @@ def _optimize(
     ]
     chosen = _widen_chosen(
         pipeline,
-        list(verdicts),
+        verdicts,
         candidates,
         envelopes,
         checked,
@@ -450,7 +450,7 @@ def _time(
 
 def _widen_chosen(
     pipeline: LogicalPipeline,
-    plans: list[PhysicalPlan],
+    verdicts: dict[PhysicalPlan, Verification],
     candidates: list[Candidate],
     envelopes: dict[PhysicalPlan, Envelope],
     inputs: list[str],
@@ -462,7 +462,7 @@ def _widen_chosen(
 ) -> int | None:
     """The chosen candidate, its envelope widened by more seeds and sizes (`_widen`); one
     that fails there is rejected (its row says so) and the next fastest is tried."""
-    runs = _runs(inputs, seeds)
+    runs, plans = _runs(inputs, seeds), list(verdicts)
     while (chosen := _choose(candidates)) is not None:
         plan, row = plans[chosen], candidates[chosen]
         extra, extra_runs = _widen(
@@ -470,10 +470,7 @@ def _widen_chosen(
         )
         if extra.samples == 0:
             return chosen
-        base = Verification(
-            row.worst_psnr, row.max_abs, row.mean_abs, len(runs), None, _index(row, runs)
-        )
-        verdict = base.merged(extra)
+        verdict = verdicts[plan].merged(extra)
         where = _where(verdict, runs + extra_runs)
         numbers = {
             "worst_psnr": verdict.worst_psnr,
@@ -487,12 +484,6 @@ def _widen_chosen(
         reason = f"failed on more seeds or sizes ({extra.problem or f'{extra.worst_psnr:.1f} dB'})"
         candidates[chosen] = replace(row, accepted=False, reason=reason, **numbers)
     return None
-
-
-def _index(row: Candidate, runs: list[tuple[str, int]]) -> int | None:
-    """Where in `runs` a row's worst sample was (its text names the image and seed)."""
-    names = [f"{Path(path).name} seed {seed}" for path, seed in runs]
-    return names.index(row.worst_sample) if row.worst_sample in names else None
 
 
 def _widen(
