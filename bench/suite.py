@@ -45,7 +45,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 import reorder
-from reorder.kernels.decode import LOADERS, cv2_rgb_from_bytes, jpeg_size
+from reorder.kernels.decode import LOADERS, cv2_rgb_loader, jpeg_size
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES
 from reorder.planner import reference_call
@@ -152,7 +152,7 @@ def floor_call(paths: Sequence[str], short_side: int) -> tuple[Callable[[str], A
     def floor(path: str) -> Any:
         source = inputs[path]
         if source is None:
-            return cv2_rgb_from_bytes(Path(path).read_bytes())
+            return cv2_rgb_loader(path)
         return decode_floor(source)
 
     factors = [s.factor for s in inputs.values() if s is not None]
@@ -212,7 +212,7 @@ def run_suite_case(case: Case, name: str, paths: list[str], settings: SuiteSetti
     plan = reorder.optimize(transform, paths, tolerance=TOLERANCE, progress=False)
     pipeline = plan.pipeline
     original = reference_call(pipeline)
-    load = LOADERS[pipeline.loader][0]
+    load = LOADERS[pipeline.loader]
     calls: dict[str, Callable[[str], Any]] = {
         "original": original,
         "plan": plan,

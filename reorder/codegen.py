@@ -38,8 +38,9 @@ from PIL import Image
 from reorder.frontends import parse
 from reorder.ir import Envelope, ImageSpec, PhysicalPlan
 from reorder.kernels import KERNELS
-from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
+from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.runtime import (
+    JpegSource,
     call_as_written,
     draw,
     original_container,
@@ -63,8 +64,6 @@ def make_transform(original):
     pipeline = parse(original, {loader!r})
 
     def transform(path):
-        with open(path, "rb") as f:
-            data = f.read()
 '''
 
 
@@ -72,7 +71,7 @@ def _decode_lines(plan: PhysicalPlan, loader: str, kind: str) -> list[str]:
     if plan.decode.option("backend") != "simplejpeg":
         return [
             f"# Decode: the reference loader ({loader}), at full size.",
-            f"img = LOADERS[{loader!r}][1](data)",
+            f"img = LOADERS[{loader!r}](path)",
             f"spec = planned_input(img, {kind!r})",
             "if spec is None:  # a container or mode the plan leaves to the original",
             "    return pipeline.call(original, img)",
@@ -80,6 +79,8 @@ def _decode_lines(plan: PhysicalPlan, loader: str, kind: str) -> list[str]:
     return [
         "# A YCbCr or gray JPEG is decoded later by libjpeg-turbo (simplejpeg), at the size",
         "# the first stage needs; anything else now, by the reference loader.",
+        'with open(path, "rb") as f:',
+        "    data = f.read()",
         f"size = jpeg_size(data, {loader!r})",
         *(
             [
@@ -89,15 +90,15 @@ def _decode_lines(plan: PhysicalPlan, loader: str, kind: str) -> list[str]:
             if loader == "pil"
             else []
         ),
-        f"img = None if size else LOADERS[{loader!r}][1](data)",
+        f"img = JpegSource(data, size, path, {loader!r}) if size else LOADERS[{loader!r}](path)",
         f"spec = ImageSpec(*size, kind={kind!r}) if size else planned_input(img, {kind!r})",
         "if spec is None:  # a container or mode the plan leaves to the original",
         "    return pipeline.call(original, img)",
     ]
 
 
-def _first_decode(stage: Stage, margin: float, loader: str, guarded: bool) -> list[str]:
-    lines = ["if img is None:"]
+def _first_decode(stage: Stage, margin: float, guarded: bool) -> list[str]:
+    lines = ["if isinstance(img, JpegSource):"]
     if margin and guarded:
         lines += ["    factor = path.factor  # the decode factor the envelope checked"]
     elif margin:
@@ -105,18 +106,14 @@ def _first_decode(stage: Stage, margin: float, loader: str, guarded: bool) -> li
             f"    # {margin:g} source pixel(s) per output pixel at least: decode at 1/factor.",
             f"    factor = reduced_decode_factor(KERNELS[{stage.kernel!r}], ops, spec, {margin!r})",
         ]
-    lines += [
-        "    try:",
-        "        img = decode_jpeg(data, size, factor)",
-        "    except ValueError:  # what libjpeg-turbo refuses, the reference loader decides",
-        f"        img, factor = LOADERS[{loader!r}][1](data), 1",
-    ]
+    # What libjpeg-turbo refuses, the reference loader decodes at full size (factor 1).
+    lines += ["    img, factor = img.decode(factor)"]
     return lines
 
 
 def _materialize(fast: bool) -> list[str]:
     """The image, decoded if it is not yet, in the container the original has here."""
-    decode = ["if img is None:", "    img = decode_jpeg(data, size, 1)"] if fast else []
+    decode = ["if isinstance(img, JpegSource):", "    img = img.decode(1)[0]"] if fast else []
     return decode + ["img = original_container(img, spec.kind)"]
 
 
@@ -147,7 +144,7 @@ def plan_source(plan: Plan) -> str:
     if physical is None:
         body: list[str] = [
             "# The plan is your pipeline as written: nothing was both faster and equivalent.",
-            f"img = LOADERS[{pipeline.loader!r}][1](data)",
+            f"img = LOADERS[{pipeline.loader!r}](path)",
             "return pipeline.invoke(original, img)",
         ]
     else:
@@ -161,7 +158,6 @@ def _stage_lines(
     names: list[str],
     fast: bool,
     margin: float,
-    loader: str,
     guarded: bool,
 ) -> list[str]:
     lines: list[str] = []
@@ -173,7 +169,7 @@ def _stage_lines(
             f"ops, spec = {ops}, drawn[{stage.ops[0]}][0]",
         ]
         if position == 0 and fast:
-            lines += _first_decode(stage, margin, loader, guarded)
+            lines += _first_decode(stage, margin, guarded)
         lines += [
             "if ops:",
             f"    img = to_container(img, {kernel.takes!r}, spec.kind)",
@@ -210,17 +206,17 @@ def _body(plan: Plan, physical: PhysicalPlan, names: list[str]) -> list[str]:
             f"# Draw: {listed}, by your transforms, in your order.",
             f"drawn, spec_drawn = draw(pipeline, {segment.ops!r}, spec)",
         ]
-        stages = _stage_lines(segment.stages, names, fast, margin, loader, guarded)
+        stages = _stage_lines(segment.stages, names, fast, margin, guarded)
         if guarded:
             all_ops = " + ".join(f"drawn[{i}][1]" for i in segment.ops)
-            reduce = f"{margin!r} if img is None else 0.0" if fast else "0.0"
+            reduce = f"{margin!r} if isinstance(img, JpegSource) else 0.0" if fast else "0.0"
             lines += [
                 f"path = segment_path(SEGMENTS[{index}], drawn, {reduce})",
                 f"if ENVELOPE.admits({index}, spec, path.key, path.shrinks):",
                 *(f"    {line}" for line in stages),
                 "else:  # outside what verification reached: your pipeline's own kernels",
                 *(
-                    ["    if img is None:", "        img = decode_jpeg(data, size, 1)"]
+                    ["    if isinstance(img, JpegSource):", "        img = img.decode(1)[0]"]
                     if fast
                     else []
                 ),

@@ -27,7 +27,7 @@ from reorder.ir import (
     Stage,
 )
 from reorder.kernels import KERNELS, Kernel
-from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size
+from reorder.kernels.decode import LOADERS, decode_jpeg, jpeg_size, reads_path
 from reorder.rng import rng_state, set_rng_state
 
 # PIL modes the plan's kernels handle; images in other modes take the original pipeline.
@@ -57,11 +57,12 @@ class LazyImage:
 
 
 @dataclass
-class _Source:
+class JpegSource:
     """A JPEG not yet decoded: the plan first learns what size it needs."""
 
     data: bytes
     size: tuple[int, int]
+    path: str
     loader: str  # the reference loader, a name in LOADERS
 
     def decode(self, factor: int) -> tuple[Any, int]:
@@ -72,7 +73,7 @@ class _Source:
             # libjpeg-turbo refuses what the reference loader may accept (truncated files
             # with LOAD_TRUNCATED_IMAGES) or rejects otherwise: let the reference decide,
             # as the original did, at full size, which every kernel takes.
-            return LOADERS[self.loader][1](self.data), 1
+            return LOADERS[self.loader](self.path), 1
 
 
 def spec_of(img: Any, units: tuple[float, ...] = (1.0,)) -> ImageSpec | None:
@@ -254,13 +255,14 @@ class Executor:
     def __call__(self, image: Any) -> Any:
         pipeline, kind = self.pipeline, self.pipeline.input_kind
         if isinstance(image, LazyImage):
-            data = self._read(image)
-            size = jpeg_size(data, pipeline.loader) if self._fast_decode else None
+            fast = self._fast_decode and reads_path(image.path, pipeline.loader)
+            data = self._read(image) if fast else b""
+            size = jpeg_size(data, pipeline.loader) if data else None
             if size and pipeline.loader == "pil":
                 Image._decompression_bomb_check(size)  # Pillow's limit, as Image.open applies
-            img: Any = _Source(data, size, pipeline.loader) if size else None
-            if img is None:
-                img = LOADERS[pipeline.loader][1](data)
+            img: Any = JpegSource(data, size, image.path, pipeline.loader) if size else None
+            if img is None:  # what libjpeg-turbo does not decode, the reference loader reads
+                img = LOADERS[pipeline.loader](image.path)
             spec = ImageSpec(*size, kind=kind) if size else planned_input(img, kind)
             if spec is None:
                 return pipeline.call(pipeline.original, img)
@@ -271,7 +273,7 @@ class Executor:
         streams, generators = pipeline.rng_streams, pipeline.generators
         unwind = None
         if pipeline.prologue is not None:
-            if isinstance(img, _Source):
+            if isinstance(img, JpegSource):
                 # Decoding is deferred past the prologue's draws; if the file turns out
                 # unreadable, the original's loader failed before any draw.
                 unwind = rng_state(streams, generators)
@@ -307,14 +309,14 @@ class Executor:
         except OSError:
             # A missing or unreadable path: raise what the reference loader raises for it
             # (torchvision.io's reader raises RuntimeError, not OSError).
-            LOADERS[self.pipeline.loader][0](image.path)
+            LOADERS[self.pipeline.loader](image.path)
             raise
 
     def _run_segment(
         self, index: int, segment: Segment, img: Any, spec: ImageSpec, drawn: Drawn
     ) -> Any:
         """The segment's stages, where its envelope admits this path; else the exact one."""
-        undecoded = isinstance(img, _Source)
+        undecoded = isinstance(img, JpegSource)
         path = segment_path(segment, drawn, self._margin if undecoded else 0.0)
         admitted = self._admits(index, spec, path)
         if undecoded:
@@ -349,7 +351,7 @@ class Executor:
         """Hand over the container the original would have: PIL for PIL stages. A source
         the reference loader cannot decode raises its error, with the RNG state put back
         to `unwind` (taken before any draw) when given."""
-        if isinstance(img, _Source):
+        if isinstance(img, JpegSource):
             try:
                 img = img.decode(1)[0]
             except Exception:

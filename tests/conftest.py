@@ -7,17 +7,37 @@ import struct
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from hypothesis import settings
 from PIL import Image
+from torchvision.datasets.folder import pil_loader
+from torchvision.io import ImageReadMode, decode_image, read_file
 
 from reorder.samples import make_scene
 
 settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True)
 settings.register_profile("dev", deadline=None, max_examples=150)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# How each library's users read a file, written as they write it (not reorder's loaders):
+# the reference every plan's outcome (output, or exception class) is held to.
+def _opencv_user_loader(path):
+    return cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+
+
+def _tensor_user_loader(path):
+    return decode_image(read_file(path), mode=ImageReadMode.RGB)
+
+
+USER_LOADERS = {
+    "pil": pil_loader,  # ImageFolder's default
+    "cv2": _opencv_user_loader,
+    "torchvision.io": _tensor_user_loader,
+}
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]

@@ -17,9 +17,8 @@ from torchvision.transforms import InterpolationMode as IM
 from torchvision.transforms import v2
 
 import reorder
-from conftest import MEAN, STD, write_image
+from conftest import MEAN, STD, USER_LOADERS, write_image
 from reorder.frontends import parse
-from reorder.kernels.decode import LOADERS
 from reorder.measure.verify import compare, output_units, run_coupled
 from reorder.plan import PlanTransform
 from reorder.rules import RULES
@@ -150,7 +149,7 @@ formats = st.sampled_from(["jpg", "jpg", "jpg", "png", "jpg-l", "png-rgba", "png
 
 
 def original_outcome(pipeline, loader, path, seed):
-    load = LOADERS[loader][0]
+    load = USER_LOADERS[loader]
     return run_coupled(lambda p: pipeline(load(p)), path, seed)
 
 

@@ -28,52 +28,86 @@ from torchvision.io import ImageReadMode, decode_image, read_file
 _FAST_COLORSPACES = ("YCbCr", "Gray")
 
 
-def pil_rgb_loader(path: str | os.PathLike) -> Image.Image:
+def pil_rgb_loader(path: str | bytes | os.PathLike) -> Image.Image:
     """torchvision's default loader (`datasets.folder.pil_loader`)."""
     with open(path, "rb") as f:
         img = Image.open(f)
         return img.convert("RGB")
 
 
-def pil_rgb_from_bytes(data: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(data)).convert("RGB")
+class OpenCVReadError(cv2.error):
+    """A file `cv2.imread` cannot read. The reference, `cv2.cvtColor(cv2.imread(path),
+    cv2.COLOR_BGR2RGB)`, raises `cv2.error` for it (imread returns None, cvtColor fails
+    its assertion), so an `except cv2.error` written for the original catches this too;
+    each subclass is also the error Python's own readers raise for the file, and names it."""
 
 
-def cv2_rgb_from_bytes(data: bytes) -> np.ndarray:
-    """`cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)`, from the file's bytes.
+class MissingImageFile(OpenCVReadError, FileNotFoundError):
+    pass
 
-    `cv2.imread` returns None for a file it cannot read, and `cvtColor` then fails with an
-    assertion; this says what happened instead (the caller adds the path).
-    """
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+
+class ImagePathIsADirectory(OpenCVReadError, IsADirectoryError):
+    pass
+
+
+class UnreadableImageFile(OpenCVReadError, PermissionError):
+    pass
+
+
+class NotAnImageFile(OpenCVReadError, ValueError):
+    pass
+
+
+_OPENCV_OS_ERRORS: dict[type[OSError], type[OpenCVReadError]] = {
+    FileNotFoundError: MissingImageFile,
+    IsADirectoryError: ImagePathIsADirectory,
+    PermissionError: UnreadableImageFile,
+}
+
+
+def _opencv_read_error(path: str) -> OpenCVReadError:
+    """Why `cv2.imread(path)` returned None, as an `OpenCVReadError` naming the file."""
+    try:
+        with open(path, "rb") as f:
+            empty = not f.read(1)
+    except OSError as exc:
+        error = _OPENCV_OS_ERRORS.get(type(exc), UnreadableImageFile)
+        return error(exc.errno, f"OpenCV cannot read this file: {exc.strerror}", path)
+    what = "it is empty" if empty else "OpenCV cannot decode it as an image"
+    if not empty and CV2_MAX_IMAGE_PIXELS < 1 << 30:
+        what += f" (or it has more than OPENCV_IO_MAX_IMAGE_PIXELS={CV2_MAX_IMAGE_PIXELS})"
+    return NotAnImageFile(f"{path}: {what}")
+
+
+def cv2_rgb_loader(path: str | bytes | os.PathLike) -> np.ndarray:
+    """The albumentations reference loader, `cv2.cvtColor(cv2.imread(path),
+    cv2.COLOR_BGR2RGB)`: an RGB uint8 HWC array, EXIF-oriented, read by `cv2.imread`
+    itself (it decodes some truncated JPEGs that `cv2.imdecode` refuses). A file it
+    cannot read raises an `OpenCVReadError` (a `cv2.error`) saying why."""
+    name = os.fsdecode(path)
+    bgr = cv2.imread(name)
     if bgr is None:
-        raise ValueError("OpenCV cannot decode this file as an image")
+        raise _opencv_read_error(name)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def cv2_rgb_loader(path: str | os.PathLike) -> np.ndarray:
-    """The albumentations reference loader: an RGB uint8 HWC array, EXIF-oriented."""
-    with open(path, "rb") as f:
-        return cv2_rgb_from_bytes(f.read())
-
-
-def tensor_rgb_loader(path: str | os.PathLike) -> torch.Tensor:
+def tensor_rgb_loader(path: str | bytes | os.PathLike) -> torch.Tensor:
     """`torchvision.io.decode_image(read_file(path), mode=RGB)`: uint8 CHW, as v2 users read."""
     return decode_image(read_file(os.fspath(path)), mode=ImageReadMode.RGB)
 
 
-def tensor_rgb_from_bytes(data: bytes) -> torch.Tensor:
-    if not data:  # what read_file raises for an empty file
-        raise RuntimeError("read_file: expected a non empty file")
-    encoded = torch.frombuffer(bytearray(data), dtype=torch.uint8)
-    return decode_image(encoded, mode=ImageReadMode.RGB)
+def reads_path(path: str | bytes, loader: str) -> bool:
+    """Whether the reference `loader` can open a path of this type: torchvision.io's
+    `read_file` takes a bytes path for the text of its repr, and fails on every one."""
+    return not (isinstance(path, bytes) and loader == "torchvision.io")
 
 
-# name -> (path loader, bytes decoder): the reference a frontend's users load with.
-LOADERS: dict[str, tuple[Callable[..., object], Callable[[bytes], object]]] = {
-    "pil": (pil_rgb_loader, pil_rgb_from_bytes),
-    "cv2": (cv2_rgb_loader, cv2_rgb_from_bytes),
-    "torchvision.io": (tensor_rgb_loader, tensor_rgb_from_bytes),
+# name -> the reference loader a frontend's users read a path with: the plan reads every
+# file it does not decode itself with it, so it fails (or not) exactly where they do.
+LOADERS: dict[str, Callable[[str], object]] = {
+    "pil": pil_rgb_loader,
+    "cv2": cv2_rgb_loader,
+    "torchvision.io": tensor_rgb_loader,
 }
 
 

@@ -34,11 +34,13 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one call produced: an output, or the class of the exception it raised."""
+    """What one call produced: an output, or the class of the exception it raised (and
+    its message, for the report)."""
 
     output: Any
     error: type[BaseException] | None
     rng: tuple[Any, ...]
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Verification:
     # Which outcome (an index into the compared lists) had the worst error, or the
     # problem; None when every output was identical.
     worst_index: int | None = None
+    # How many outputs were compared (the rest raised, in the original and the plan).
+    compared: int = 0
 
     def within(self, tolerance: str, margin_db: float = 0.0) -> bool:
         min_psnr, max_abs = TOLERANCES[tolerance]
@@ -65,11 +69,13 @@ class Verification:
             shifted = None if other.worst_index is None else other.worst_index + self.samples
             return replace(other, samples=self.samples + other.samples, worst_index=shifted)
         count = self.samples + other.samples
-        mean = (self.mean_abs * self.samples + other.mean_abs * other.samples) / max(1, count)
+        compared = self.compared + other.compared
+        total = self.mean_abs * self.compared + other.mean_abs * other.compared
         worst, index = self.worst_psnr, self.worst_index
         if other.worst_psnr < worst:
             worst, index = other.worst_psnr, other.worst_index + self.samples
-        return Verification(worst, max(self.max_abs, other.max_abs), mean, count, None, index)
+        max_abs = max(self.max_abs, other.max_abs)
+        return Verification(worst, max_abs, total / max(1, compared), count, None, index, compared)
 
     def verdict(self, tolerance: str, margin_db: float = 0.0) -> str:
         """The acceptance rule the planner applies, in words: "holds", "holds by less
@@ -86,10 +92,10 @@ def run_coupled(
 ) -> Outcome:
     seed_all(seed, generators)
     try:
-        output, error = fn(argument), None
+        output, error, message = fn(argument), None, ""
     except Exception as exc:  # the contract compares exception classes
-        output, error = None, type(exc)
-    return Outcome(output, error, rng_state(generators=generators))
+        output, error, message = None, type(exc), str(exc)
+    return Outcome(output, error, rng_state(generators=generators), message)
 
 
 def digest(outcomes: Sequence[Outcome]) -> str:
@@ -190,11 +196,13 @@ def _structure(value: Any) -> tuple[Any, ...]:
 def compare(
     references: Sequence[Outcome], candidates: Sequence[Outcome], units: Sequence[float]
 ) -> Verification:
-    worst_psnr, max_abs, abs_sum, count = math.inf, 0.0, 0.0, 0
+    worst_psnr, max_abs, abs_sum, count, compared = math.inf, 0.0, 0.0, 0, 0
     worst: int | None = None
     for ref, got in zip(references, candidates, strict=True):
         if ref.error is not None or got.error is not None:
-            if ref.error is not got.error:
+            # The plan may raise a subclass of the original's error (one that also names
+            # the file): an `except` written for the original catches it.
+            if ref.error is None or got.error is None or not issubclass(got.error, ref.error):
                 names = (getattr(e, "__name__", "a result") for e in (ref.error, got.error))
                 problem = "original {} vs plan {}".format(*names)
                 return Verification(0.0, math.inf, math.inf, count, problem, count)
@@ -211,9 +219,11 @@ def compare(
                 worst_psnr, worst = psnr, count
             max_abs = max(max_abs, float(diff.max()) if diff.size else 0.0)
             abs_sum += float(diff.mean()) if diff.size else 0.0
+            compared += 1
         if not states_equal(ref.rng, got.rng):
             return Verification(
                 0.0, math.inf, math.inf, count, "RNG state differs afterwards", count
             )
         count += 1
-    return Verification(worst_psnr, max_abs, abs_sum / max(1, count), count, None, worst)
+    mean = abs_sum / max(1, compared)
+    return Verification(worst_psnr, max_abs, mean, count, None, worst, compared)
