@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -92,7 +93,31 @@ def _images(directory: str) -> list[str]:
         raise UsageError(str(exc)) from None
 
 
+def _writable(path: str) -> str:
+    """`path`, if a plan file can be written there; else a usage error, before planning."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"--out {path}: is a directory; give a file name, e.g. {path}/plan.json")
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out {path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--out {path}: cannot write in {folder}")
+    return path
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse `type`)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return seconds
+
+
 def _plan(args: argparse.Namespace) -> int:
+    _writable(args.out)
     transform = import_transform(args.transform)
     paths = _images(args.images)
     try:
@@ -204,7 +229,9 @@ def _parser() -> argparse.ArgumentParser:
         "over (default: the sample images')",
     )
     plan.add_argument("--tolerance", default="close", choices=list(TOLERANCES))
-    plan.add_argument("--budget", type=float, default=None, help="seconds for the search")
+    plan.add_argument(
+        "--budget", type=_seconds, default=None, help="seconds for the search (default: no limit)"
+    )
     plan.add_argument(
         "--loader",
         default=None,

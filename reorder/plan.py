@@ -7,11 +7,12 @@ import math
 import os
 import warnings
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from reorder.frontends.watch import Watch, describe_changes
 from reorder.ir import Envelope, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import LOADERS
 from reorder.runtime import Executor, LazyImage
@@ -75,6 +76,10 @@ class Report:
     decoded_why: str = ""
     # What verification covered: the inputs, and the chosen plan's envelope.
     envelope: tuple[str, ...] = ()
+    # Where the original raised (every plan was held to raising the same), if anywhere.
+    raised: str = ""
+    # The plan file this report was read from (and how it was checked again), if any.
+    loaded_from: str = ""
 
     @property
     def chosen_candidate(self) -> Candidate | None:
@@ -90,7 +95,7 @@ class Report:
         """The report of a plan file (JSON has no infinity: null PSNRs are identical
         outputs); raises TypeError or ValueError for one that is not shaped like a report."""
         candidates = tuple(
-            Candidate(**{**c, "rules": tuple(c["rules"]), "worst_psnr": _inf(c["worst_psnr"])})
+            Candidate(**{**c, "rules": tuple(c["rules"]), "worst_psnr": _psnr(c)})
             for c in data["candidates"]
         )
         chosen = data["chosen"]
@@ -100,12 +105,18 @@ class Report:
         return cls(**{**data, "candidates": candidates, "envelope": envelope})
 
 
-def _inf(psnr: float | None) -> float:
-    return math.inf if psnr is None else psnr
+def _psnr(candidate: dict[str, Any]) -> float | None:
+    """A candidate's worst PSNR from a plan file: null is identical outputs (JSON has no
+    infinity) where errors were measured, nothing compared where they were not."""
+    psnr = candidate["worst_psnr"]
+    if psnr is None and candidate.get("max_abs") is not None:
+        return math.inf
+    return psnr
 
 
 def _with_path(exc: Exception, path: str) -> Exception:
     """The same exception class, with the file named in its message."""
+    path = os.fsdecode(path)
     if path in str(exc):
         return exc
     try:
@@ -120,8 +131,20 @@ def _with_path(exc: Exception, path: str) -> Exception:
     return renamed
 
 
+class PipelineChangedError(RuntimeError):
+    """The pipeline object was changed after its plan was made: the plan would run what
+    was verified, not what the pipeline now says. The message names what changed."""
+
+
+def watch(pipeline: LogicalPipeline) -> Watch:
+    """A watch on the pipeline's settings; its opaque ops are called as written, so only
+    their identity counts."""
+    return Watch(pipeline.original, [op.transform for op in pipeline.ops if op.opaque])
+
+
 class PlanTransform:
-    """The drop-in transform: accepts what the original did, plus `LazyImage`s."""
+    """The drop-in transform: accepts what the original did, plus `LazyImage`s. It
+    refuses to run once its pipeline object changed (`PipelineChangedError`)."""
 
     def __init__(
         self,
@@ -143,19 +166,31 @@ class PlanTransform:
         else:
             self._decoded_executor = None
         self._warned = False
+        self.watch = watch(pipeline)
 
     def __call__(self, *args: Any, **targets: Any) -> Any:
         """`transform(image)` for torchvision, `transform(image=...)` for albumentations."""
+        if (changed := self.watch.changes()) is not None:
+            raise PipelineChangedError(
+                f"the pipeline changed after it was planned ({changed}); this plan runs "
+                "what was verified then, not what the pipeline says now: re-run "
+                "reorder.optimize (or `reorder plan`) for the pipeline as it is"
+            )
         keyword = self.pipeline.keyword
         if keyword is None:
-            return self._image(*args, **targets)
+            if len(args) != 1 or targets:
+                return self._unplanned(args, targets, f"{len(args) + len(targets)} inputs")
+            if isinstance(args[0], (tuple, list, dict)):  # v2's structured inputs
+                return self._unplanned(args, {}, f"a {type(args[0]).__name__} of inputs")
+            return self._image(args[0])
         if args:  # as albumentations says for positional data
             raise KeyError(
                 "You have to pass data to augmentations as named arguments, for example: "
                 f"transform({keyword}=image)"
             )
         if set(targets) != {keyword}:
-            return self._unplanned_targets(targets)
+            extra = sorted(set(targets) - {keyword})
+            return self._unplanned((), targets, f"target(s) {extra}")
         return {keyword: self._image(targets[keyword])}
 
     def _image(self, image: Any) -> Any:
@@ -164,28 +199,38 @@ class PlanTransform:
         try:
             if executor is not None:
                 return executor(image)
-            loaded = LOADERS[self.pipeline.loader][0](image.path) if lazy else image
+            loaded = LOADERS[self.pipeline.loader](image.path) if lazy else image
             return self.pipeline.call(self.pipeline.original, loaded)
         except Exception as exc:
             if lazy:  # the original plan included: the error names the file
                 raise _with_path(exc, image.path) from exc.__cause__
             raise
 
-    def _unplanned_targets(self, targets: dict[str, Any]) -> Any:
-        """Other targets than the image: the original runs, and says so once."""
-        extra = sorted(set(targets) - {self.pipeline.keyword})
+    def _unplanned(self, args: tuple[Any, ...], targets: dict[str, Any], what: str) -> Any:
+        """A call with more than the image (boxes, masks): the original runs, on the
+        image read by the reference loader, and says so once where it accepts the call."""
+        args, targets = self._loaded(args), self._loaded(targets)
+        output = self.pipeline.original(*args, **targets)
         if self.executor is not None and not self._warned:
             self._warned = True
             warnings.warn(
-                f"reorder plans the image alone; target(s) {extra} are not supported yet, "
-                "so calls with them run the original pipeline (same result, original speed)",
+                f"reorder plans calls on the image alone; calls with {what} are not planned "
+                "yet, so they run the original pipeline (same result, original speed)",
                 stacklevel=3,
             )
-        image = targets.get(self.pipeline.keyword)
-        if isinstance(image, LazyImage):
-            loaded = LOADERS[self.pipeline.loader][0](image.path)
-            targets = {**targets, self.pipeline.keyword: loaded}
-        return self.pipeline.original(**targets)
+        return output
+
+    def _loaded(self, inputs: Any) -> Any:
+        """`inputs` (a tuple, list or dict, and those in it) with each `LazyImage` read by
+        the reference loader."""
+        if isinstance(inputs, LazyImage):
+            return LOADERS[self.pipeline.loader](inputs.path)
+        if isinstance(inputs, dict):
+            return {key: self._loaded(value) for key, value in inputs.items()}
+        if isinstance(inputs, (tuple, list)):
+            loaded = [self._loaded(value) for value in inputs]
+            return loaded if isinstance(inputs, list) else tuple(loaded)
+        return inputs
 
     def __repr__(self) -> str:
         return f"PlanTransform({self.pipeline.original!r})"
@@ -306,6 +351,7 @@ class Plan:
             "loader": self.pipeline.loader,
             "source": self.source,
             "pipeline": [op.name for op in self.pipeline.ops],
+            "settings": self.transform.watch.settings,
             "physical": self.physical.to_dict() if self.physical is not None else None,
             "decoded": self.decoded.to_dict() if self.decoded is not None else None,
             "envelope": _envelope_dict(self.envelope),
@@ -401,8 +447,8 @@ def load(
         raise PlanFileError(f"{path}: {exc}") from None
     if data.get("fingerprint") != pipeline.fingerprint():
         raise PlanFileError(
-            f"{path}: this plan was made for a different pipeline "
-            f"({data.get('pipeline')}); re-run reorder.optimize for this one"
+            f"{path}: this plan was made for a different pipeline ({_difference(data, pipeline)}); "
+            "re-run reorder.optimize for this one (from a shell: `reorder plan`)"
         )
     physical = _read_physical(data.get("physical"), pipeline, path)
     # Files written before the planner chose for decoded images ran `physical` on them.
@@ -418,30 +464,49 @@ def load(
             "pass verify=<sample images> to check it again, or re-run reorder.optimize",
             stacklevel=2,
         )
-    tolerance, decoded_why = _planned_tolerance(data), _planned_decoded_why(data)
-    report = Report(tolerance, None, 0, 0, (), None, f"loaded from {path}", 0.0, decoded_why)
+    report = replace(_saved_report(data), loaded_from=path)
     plan = Plan(pipeline, physical, report, decoded, envelope, decoded_envelope)
     if verify is None or physical is None:
         return plan
     recheck = reverify(plan, verify)
     if recheck.verdict == "broken":
         raise PlanFileError(
-            f"{path}: the plan no longer holds '{tolerance}': {recheck.describe()}; "
+            f"{path}: the plan no longer holds '{report.tolerance}': {recheck.describe()}; "
             "re-run reorder.optimize"
         )
-    why = f"loaded from {path}, re-verified: {recheck.describe()}"
-    plan.report = Report(
-        tolerance,
-        None,
-        recheck.samples,
-        recheck.seeds,
-        (),
-        None,
-        why,
-        0.0,
-        decoded_why=decoded_why,
-    )
+    plan.report = replace(report, loaded_from=f"{path}, re-verified: {recheck.describe()}")
     return plan
+
+
+def _difference(data: dict[str, Any], pipeline: LogicalPipeline) -> str:
+    """What differs between the pipeline a plan file was made for and `pipeline`: each
+    op and setting, old and new value, where the file records settings."""
+    saved = data.get("settings")
+    if isinstance(saved, dict) and all(isinstance(v, str) for v in saved.values()):
+        changes = describe_changes(saved, watch(pipeline).settings)
+        if changes:
+            return changes
+    return f"made for {data.get('pipeline')}, given {[op.name for op in pipeline.ops]}"
+
+
+def _saved_report(data: dict[str, Any]) -> Report:
+    """The report a plan file holds; for one too old or damaged to read, a report of
+    what can still be told (its tolerance, and what runs on decoded images)."""
+    try:
+        return Report.from_dict(data["report"])
+    except (KeyError, TypeError, ValueError):
+        why = "the file's report could not be read"
+        return Report(
+            _planned_tolerance(data),
+            None,
+            0,
+            0,
+            (),
+            None,
+            why,
+            0.0,
+            decoded_why=_planned_decoded_why(data),
+        )
 
 
 def _planned_tolerance(data: dict[str, Any]) -> str:

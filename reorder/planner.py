@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 from tqdm import tqdm  # text bars everywhere: tqdm.auto warns in Jupyter without ipywidgets
 
-from reorder.frontends import parse
+from reorder.frontends import hint, parse
 from reorder.ir import Envelope, ImageSpec, LogicalPipeline, PhysicalPlan
 from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.measure.cost import calibrated
@@ -110,7 +110,7 @@ def _spec_of_file(path: str, kind: str) -> ImageSpec | None:
 def reference_call(pipeline: LogicalPipeline) -> Callable[[str], Any]:
     """The original on a path, as its users call it: the frontend's reference loader, then
     the transform (for albumentations, `original(image=...)`, which returns a dict)."""
-    load = LOADERS[pipeline.loader][0]
+    load = LOADERS[pipeline.loader]
     return lambda path: pipeline.invoke(pipeline.original, load(path))
 
 
@@ -215,8 +215,15 @@ def optimize(
     """
     if tolerance not in TOLERANCES:
         raise ValueError(f"tolerance must be one of {sorted(TOLERANCES)}, not {tolerance!r}")
+    if time_budget is not None and not (
+        isinstance(time_budget, (int, float)) and time_budget > 0 and math.isfinite(time_budget)
+    ):
+        raise ValueError(
+            "time_budget must be a positive number of seconds (None: no limit), "
+            f"not {time_budget!r}"
+        )
     started = time.perf_counter()
-    deadline = started + time_budget if time_budget else None
+    deadline = started + time_budget if time_budget is not None else None
     paths = sample_paths(samples)
     dataset_paths = sample_paths(dataset) if dataset is not None else paths
     pipeline = parse(transform, loader)
@@ -270,6 +277,8 @@ def _optimize(
     references, verdicts, envelopes = verify_candidates(
         pipeline, ranked, checked, seed_list, tolerance, max_timed, deadline, bar
     )
+    # Whether the budget, not the candidates, ended the verification.
+    cut_short = deadline is not None and time.perf_counter() > deadline
     passing = [p for p in verdicts if verdicts[p].within(tolerance, _margin(p))]
     # Time only what the original processes: an error path says nothing about speed.
     timable = [
@@ -284,6 +293,7 @@ def _optimize(
     bar.update(1)
     bar.close()
 
+    raised, first_error = _raised(references, _runs(checked, seed_list), paths)
     candidates = [
         _candidate(
             plan,
@@ -320,7 +330,12 @@ def _optimize(
                 pipeline, ranked, timable, cover, seed_list, tolerance, repeats, deadline
             )
     else:
-        why = _why_original(candidates, tolerance)
+        why = _why_original(candidates, tolerance, first_error if not timable else "", pipeline)
+    if cut_short:
+        why += (
+            f"; the time budget ({deadline - started:g} s) ended the search after verifying "
+            f"{len(verdicts)} of {len(ranked)} candidates: a larger one may find a faster plan"
+        )
     elapsed = time.perf_counter() - started
     covered = f"{len(paths)} samples and {len(cover)} copies of them cut to the extreme sizes " + (
         f"among the dataset's {headers} file headers"
@@ -339,6 +354,7 @@ def _optimize(
         _spread(paths, pipeline.input_kind, per_sample_ms),
         decoded_why,
         (covered, *(envelope.describe() if envelope is not None else ())),
+        raised,
     )
     plan = Plan(pipeline, physical, report, decoded, envelope, decoded_envelope)
     plan.sample_paths = paths
@@ -567,7 +583,7 @@ def _decoded_plan(
     on the samples; the fastest equivalent one is kept if it beats the original. Decoded
     arrays and tensors need no such choice: the plans run the original's own kernels."""
     paths = paths[:: max(1, -(-len(paths) // DECODED_SAMPLES))]
-    load = LOADERS[pipeline.loader][0]
+    load = LOADERS[pipeline.loader]
     images = [load(p) for p in paths]
     checked = images + [load(p) for p in cover]
     options = _decoded_options(pipeline, ranked, images[0])
@@ -704,26 +720,56 @@ def _candidate(
         accepted, reason = False, f"not faster than the original ({speedup:.2f}x)"
     else:
         accepted, reason = True, f"equivalent within '{tolerance}'"
+    # Where every run raised (in the original and the plan alike), nothing was compared.
+    compared = verdict.compared > 0 or verdict.problem is not None
     return Candidate(
         plan.describe(names),
         plan.rules,
         estimated,
         ms,
         speedup,
-        verdict.worst_psnr,
-        verdict.max_abs,
-        verdict.mean_abs,
+        verdict.worst_psnr if compared else None,
+        verdict.max_abs if compared else None,
+        verdict.mean_abs if compared else None,
         accepted,
         reason,
         worst,
     )
 
 
-def _why_original(candidates: list[Candidate], tolerance: str) -> str:
+def _raised(
+    references: list[Outcome], runs: list[tuple[str, int]], samples: list[str]
+) -> tuple[str, str]:
+    """Where the original raised, in one line for the report (every plan was held to
+    raising the same there), and the first error as "Class: message (file seed n)"."""
+    failed = [(run, ref) for run, ref in zip(runs, references, strict=True) if ref.error]
+    if not failed:
+        return "", ""
+    (path, seed), ref = failed[0]
+    first = f"{ref.error.__name__}: {ref.message} ({Path(path).name} seed {seed})"
+    on_samples = {p for (p, _), _ in failed if p in samples}
+    on_copies = {p for (p, _), _ in failed if p not in samples}
+    copies = len({p for p, _ in runs} - set(samples))
+    where = f"{len(on_samples)} of {len(samples)} samples"
+    if on_copies:
+        where += f" and {len(on_copies)} of {copies} copies"
+    return (
+        f"the original raises on {where}, e.g. {first}; "
+        "a plan that does not raise the same there is rejected",
+        first,
+    )
+
+
+def _why_original(
+    candidates: list[Candidate], tolerance: str, error: str = "", pipeline: Any = None
+) -> str:
+    """Why the plan is the original; `error`: the original's first error, when it raised
+    on every sample (with the frontend's advice for it, where it has some)."""
+    if error:
+        advice = hint(pipeline, error)
+        return f"the original raised on every sample: {error}" + (f"; {advice}" if advice else "")
     if not candidates:
         return "no rule applies to this pipeline"
-    if all(c.ms is None and c.reason.startswith("not timed") for c in candidates):
-        return "the original raised on every sample, so there was nothing to time"
     return "no candidate was both faster and equivalent: " + "; ".join(
         sorted({c.reason for c in candidates})
     )

@@ -24,7 +24,8 @@ def format_report(report: Report, description: str) -> str:
     """The report as text: the chosen pipeline (`description`), then every candidate."""
     lines = [
         f"reorder plan ({report.tolerance} tolerance, {report.samples} samples x "
-        f"{report.seeds} seeds, planned in {report.planning_s:.1f} s)",
+        f"{report.seeds} seeds, planned in {report.planning_s:.1f} s)"
+        + (f"\n  loaded : from {report.loaded_from}" if report.loaded_from else ""),
         f"  chosen : {description}",
         f"  speedup: {report.speedup:.2f}x"
         + (f"   original {report.original_ms:.2f} ms/image" if report.original_ms else ""),
@@ -34,6 +35,8 @@ def format_report(report: Report, description: str) -> str:
         lines.append(f"  samples: {report.spread}")
     if report.decoded_why:
         lines.append(f"  decoded: {report.decoded_why}")
+    if report.raised:
+        lines.append(f"  raised : {report.raised}")
     for position, line in enumerate(report.envelope):
         lines.append(f"  {'checked:' if position == 0 else '':<9}{line}")
     chosen = report.chosen_candidate

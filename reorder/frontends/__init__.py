@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from reorder.frontends import albumentations, torchvision_v1, torchvision_v2
@@ -28,3 +29,13 @@ def parse(transform: Any, loader: str | None = None) -> LogicalPipeline:
         f"{type(transform).__qualname__}; pass a torchvision.transforms (v1 or v2) Compose "
         "(or a single torchvision transform), or an albumentations Compose"
     )
+
+
+_BY_NAME = {"torchvision": torchvision_v1, "torchvision.v2": torchvision_v2}
+
+
+def hint(pipeline: LogicalPipeline, error: str) -> str:
+    """Advice for a pipeline that raises `error` ("Class: message") on every sample, where
+    its frontend knows the cause; else ""."""
+    frontend = _BY_NAME.get(pipeline.frontend, albumentations)
+    return next((advice for pattern, advice in frontend.HINTS if re.search(pattern, error)), "")

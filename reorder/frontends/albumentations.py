@@ -134,9 +134,19 @@ def _gray(t: Any, params: dict[str, Any], spec: ImageSpec) -> ImageSpec:
 
 def _normalized(t: Any, params: dict[str, Any], spec: ImageSpec) -> ImageSpec:
     """(x - mean * max) / (std * max): one output unit is std * max pixel levels."""
-    stds = np.broadcast_to(np.asarray(t.std, float), (spec.channels,)).tolist()
+    stds = _per_channel(t.std, spec.channels)
     units = tuple(u * s * t.max_pixel_value for u, s in zip(spec.units, stds, strict=True))
     return spec.with_kind("float_array", units)
+
+
+def _per_channel(value: Any, channels: int) -> list[float]:
+    """A setting per channel as albumentations applies it (albucore's `convert_value`):
+    one value for all where it gives one, a gray image or fewer values than channels,
+    else the first `channels` of them."""
+    values = np.asarray(value, float).reshape(-1)
+    if len(values) == 1 or channels == 1 or len(values) < channels:
+        return [float(values[0])] * channels
+    return values[:channels].tolist()
 
 
 def _to_tensor(t: Any, params: dict[str, Any], spec: ImageSpec) -> ImageSpec:
@@ -292,6 +302,15 @@ def _refuse_extra_outputs(transform: Any) -> None:
 
 # albumentations users read files with OpenCV (kernels.decode.LOADERS).
 LOADER_NAMES = ("cv2",)
+
+# What to tell a user whose pipeline raises this (a regular expression on "Class:
+# message") on every sample.
+HINTS = (
+    (
+        r"CropSizeError: Crop size .* exceeds image dimensions",
+        "the crop is larger than the images: add A.PadIfNeeded before it, or pad_if_needed=True",
+    ),
+)
 
 
 def parse(transform: Any) -> LogicalPipeline:

@@ -247,6 +247,16 @@ def build_pipeline(
 # ImageFolder's default.
 LOADER_NAMES = ("pil",)
 
+# What to tell a user whose pipeline raises this (a regular expression on "Class:
+# message") on every sample.
+HINTS = (
+    (
+        r"TypeError: (img|tensor) should be (a )?Tensor",
+        "an op that takes tensors gets a PIL image: put T.ToTensor() (or T.PILToTensor()) "
+        "before it",
+    ),
+)
+
 
 def parse(transform: Any) -> LogicalPipeline:
     return build_pipeline(transform, T.Compose, _modelled, "torchvision")

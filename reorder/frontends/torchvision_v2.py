@@ -266,6 +266,16 @@ def _modelled(t: Any) -> OpModel | None:
 # loader by default, or torchvision.io's decoder to uint8 tensors.
 LOADER_NAMES = ("pil", "torchvision.io")
 
+# What to tell a user whose pipeline raises this (a regular expression on "Class:
+# message") on every sample.
+HINTS = (
+    (
+        r"TypeError: \w+\(\) does not support PIL images",
+        "this pipeline works on tensors: plan it with loader='torchvision.io' (files read "
+        "as uint8 tensors, as decode_image does), or put v2.ToImage() first",
+    ),
+)
+
 
 def parse(transform: Any) -> LogicalPipeline:
     return build_pipeline(transform, v2.Compose, _modelled, "torchvision.v2")
