@@ -30,6 +30,7 @@ bench: setup
 	$(PY) -m pip install --quiet -e ".[bench]" $(TORCH_PINS) || \
 		echo "NVIDIA DALI could not be installed here: the benchmark skips its column"
 	OMP_NUM_THREADS=1 $(PY) bench/run.py $(if $(QUICK),--quick,)
+	OMP_NUM_THREADS=1 $(PY) bench/watch_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
