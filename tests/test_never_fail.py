@@ -461,7 +461,18 @@ def test_the_command_line_refuses_budgets_that_are_not_positive(cli_transform, t
     from reorder import cli
 
     with pytest.raises(SystemExit) as raised:
-        cli.main(["plan", cli_transform, "--images", ".", "--out", "p.json", "--budget", budget])
+        cli.main(
+            [
+                "plan",
+                cli_transform,
+                "--images",
+                ".",
+                "--out",
+                str(tmp_path / "p.json"),
+                "--budget",
+                budget,
+            ]
+        )
     assert raised.value.code == 2
 
 
