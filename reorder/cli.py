@@ -95,6 +95,8 @@ def _images(directory: str) -> list[str]:
 
 def _writable(path: str) -> str:
     """`path`, if a plan file can be written there; else a usage error, before planning."""
+    if not path:
+        raise UsageError("--out: give a file name, e.g. plan.json")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise UsageError(f"--out {path}: is a directory; give a file name, e.g. {path}/plan.json")
@@ -102,6 +104,8 @@ def _writable(path: str) -> str:
         raise UsageError(f"--out {path}: no such directory {folder}")
     if not os.access(folder, os.W_OK):
         raise UsageError(f"--out {path}: cannot write in {folder}")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"--out {path}: the file exists and cannot be written")
     return path
 
 
@@ -114,6 +118,17 @@ def _seconds(text: str) -> float:
     if not (seconds > 0 and math.isfinite(seconds)):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
     return seconds
+
+
+def _rounds(text: str) -> int:
+    """A positive number of timing rounds (argparse `type`)."""
+    try:
+        rounds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if rounds < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return rounds
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -134,7 +149,10 @@ def _plan(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     plan.source = args.transform
-    plan.save(args.out)
+    try:
+        plan.save(args.out)
+    except OSError as exc:  # what no check beforehand can rule out (a full disk)
+        raise UsageError(f"--out {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(plan)
     print(f"wrote {args.out}: {plan.speedup:.2f}x, {plan.describe()}")
@@ -193,6 +211,8 @@ def _bench(args: argparse.Namespace) -> int:
         f"  original {original_ms:.2f} ms/image, plan {plan_ms:.2f} ms/image: "
         f"{original_ms / plan_ms:.2f}x"
     )
+    if recheck.verification.compared == 0:
+        print("  (the original raised on every image: these times are of its error paths)")
     print(f"  tolerance '{tolerance}': {recheck.describe()} (0..255 units)")
     if recheck.verdict == "broken":
         print(
@@ -249,7 +269,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("plan", help="a plan file")
     bench.add_argument("--images", required=True, help="a directory of images")
     bench.add_argument("--transform", help="MODULE:ATTRIBUTE (default: the one in the file)")
-    bench.add_argument("--repeats", type=int, default=5, help="timing rounds")
+    bench.add_argument("--repeats", type=_rounds, default=5, help="timing rounds")
     bench.set_defaults(run=_bench)
     return parser
 

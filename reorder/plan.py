@@ -209,8 +209,14 @@ class PlanTransform:
     def _unplanned(self, args: tuple[Any, ...], targets: dict[str, Any], what: str) -> Any:
         """A call with more than the image (boxes, masks): the original runs, on the
         image read by the reference loader, and says so once where it accepts the call."""
-        args, targets = self._loaded(args), self._loaded(targets)
-        output = self.pipeline.original(*args, **targets)
+        paths: list[str] = []
+        args, targets = self._loaded(args, paths), self._loaded(targets, paths)
+        try:
+            output = self.pipeline.original(*args, **targets)
+        except Exception as exc:
+            if len(paths) == 1:  # the error names the file, as on the image alone
+                raise _with_path(exc, paths[0]) from exc.__cause__
+            raise
         if self.executor is not None and not self._warned:
             self._warned = True
             warnings.warn(
@@ -220,15 +226,19 @@ class PlanTransform:
             )
         return output
 
-    def _loaded(self, inputs: Any) -> Any:
+    def _loaded(self, inputs: Any, paths: list[str]) -> Any:
         """`inputs` (a tuple, list or dict, and those in it) with each `LazyImage` read by
-        the reference loader."""
+        the reference loader; their paths are added to `paths`."""
         if isinstance(inputs, LazyImage):
-            return LOADERS[self.pipeline.loader](inputs.path)
+            paths.append(inputs.path)
+            try:
+                return LOADERS[self.pipeline.loader](inputs.path)
+            except Exception as exc:
+                raise _with_path(exc, inputs.path) from exc.__cause__
         if isinstance(inputs, dict):
-            return {key: self._loaded(value) for key, value in inputs.items()}
+            return {key: self._loaded(value, paths) for key, value in inputs.items()}
         if isinstance(inputs, (tuple, list)):
-            loaded = [self._loaded(value) for value in inputs]
+            loaded = [self._loaded(value, paths) for value in inputs]
             return loaded if isinstance(inputs, list) else tuple(loaded)
         return inputs
 
@@ -481,6 +491,8 @@ def load(
 def _difference(data: dict[str, Any], pipeline: LogicalPipeline) -> str:
     """What differs between the pipeline a plan file was made for and `pipeline`: each
     op and setting, old and new value, where the file records settings."""
+    if data.get("loader") != pipeline.loader:
+        return f"planned for files read by loader={data.get('loader')!r}, given {pipeline.loader!r}"
     saved = data.get("settings")
     if isinstance(saved, dict) and all(isinstance(v, str) for v in saved.values()):
         changes = describe_changes(saved, watch(pipeline).settings)

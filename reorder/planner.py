@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import numbers
 import os
 import tempfile
 import time
@@ -141,6 +142,8 @@ class Recheck:
     def describe(self) -> str:
         v = self.verification
         error = v.problem or f"worst PSNR {v.worst_psnr:.1f} dB, max |err| {v.max_abs:.1f}"
+        if v.problem is None and v.compared == 0:
+            error = "nothing to compare: the original raised on every one, and so did the plan"
         where = f" at {self.worst}" if self.worst else ""
         return f"{self.verdict} on {self.samples} images x {self.seeds} seeds ({error}{where})"
 
@@ -215,9 +218,7 @@ def optimize(
     """
     if tolerance not in TOLERANCES:
         raise ValueError(f"tolerance must be one of {sorted(TOLERANCES)}, not {tolerance!r}")
-    if time_budget is not None and not (
-        isinstance(time_budget, (int, float)) and time_budget > 0 and math.isfinite(time_budget)
-    ):
+    if time_budget is not None and not _positive_seconds(time_budget):
         raise ValueError(
             "time_budget must be a positive number of seconds (None: no limit), "
             f"not {time_budget!r}"
@@ -254,6 +255,16 @@ def optimize(
             )
 
 
+def _positive_seconds(value: Any) -> bool:
+    """Whether `value` is a positive, finite number of seconds (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return 0 < float(value) < math.inf
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _optimize(
     pipeline: LogicalPipeline,
     paths: list[str],
@@ -281,10 +292,11 @@ def _optimize(
     cut_short = deadline is not None and time.perf_counter() > deadline
     passing = [p for p in verdicts if verdicts[p].within(tolerance, _margin(p))]
     # Time only what the original processes: an error path says nothing about speed.
+    # (a sample that raises under some seeds is timed: its error path is the same in all)
     timable = [
         p
         for i, p in enumerate(paths)
-        if not any(r.error for r in references[i * seeds : (i + 1) * seeds])
+        if not all(r.error for r in references[i * seeds : (i + 1) * seeds])
     ]
     bar.set_postfix_str(f"timing {len(passing)} candidates")
     timed, original_ms, per_sample_ms = _time(
@@ -331,7 +343,12 @@ def _optimize(
             )
     else:
         why = _why_original(candidates, tolerance, first_error if not timable else "", pipeline)
-    if cut_short:
+    if cut_short and not verdicts:
+        why = (
+            f"the time budget ({deadline - started:g} s) ended the search before any of the "
+            f"{len(ranked)} candidates was verified: a larger one may find a faster plan"
+        )
+    elif cut_short:
         why += (
             f"; the time budget ({deadline - started:g} s) ended the search after verifying "
             f"{len(verdicts)} of {len(ranked)} candidates: a larger one may find a faster plan"
@@ -754,7 +771,7 @@ def _raised(
     if on_copies:
         where += f" and {len(on_copies)} of {copies} copies"
     return (
-        f"the original raises on {where}, e.g. {first}; "
+        f"the original raises in {len(failed)} of {len(runs)} runs, on {where}, e.g. {first}; "
         "a plan that does not raise the same there is rejected",
         first,
     )

@@ -101,7 +101,7 @@ def test_a_sample_the_original_fails_on_is_planned_not_a_crash(photos, strip, fr
     transform, loader = _crop_224(frontend)
     samples = [photos["plan_500x375"], strip, photos["plan_640x427"]]
     plan = reorder.optimize(transform, samples, loader=loader, **QUICK)
-    assert "strip_300x9.jpg" in plan.report.raised and "1 of 3 samples" in plan.report.raised
+    assert "strip_300x9.jpg" in plan.report.raised and "on 1 of 3 samples" in plan.report.raised
     for path in (strip, photos["voc_333x501"], photos["plan_500x375"]):
         assert_same_outcome(plan, transform, loader, path)
 
@@ -523,3 +523,96 @@ def test_loading_against_a_changed_pipeline_names_the_setting(
     assert cli.main(["bench", str(tmp_path / "plan.json"), "--images", images]) == 2
     err = capsys.readouterr().err
     assert "size: (56, 56) -> (48, 48)" in err and "`reorder plan`" in err
+
+
+# -- what the outside check found -----------------------------------------------------
+
+
+def test_a_sample_that_raises_under_some_seeds_is_still_timed(photos):
+    transform = T.Compose(
+        [T.RandomApply([T.RandomCrop(2000)], p=0.5), T.Resize(64), T.CenterCrop(56), T.ToTensor()]
+    )
+    plan = reorder.optimize(transform, [photos["plan_1023x768"]], seeds=3, progress=False)
+    assert "raised on every sample" not in plan.report.why
+    assert "of 3 runs" in plan.report.raised or plan.report.raised == ""
+    assert plan.report.original_ms is not None
+
+
+def test_an_op_replaced_by_an_equal_copy_is_named(photos):
+    transform = _eval_v1()
+    plan = fast_plan(transform)
+    transform.transforms[3] = T.Normalize(MEAN, STD)
+    with pytest.raises(PipelineChangedError, match=r"Normalize at transforms\[3\] was replaced"):
+        plan(photos["plan_500x375"])
+
+
+def test_loading_with_another_loader_says_so(photos, tmp_path):
+    transform = v2.Compose(
+        [v2.Resize(64), v2.CenterCrop(56), v2.ToDtype(torch.float32, scale=True)]
+    )
+    fast_plan(transform, "torchvision.io").save(tmp_path / "plan.json")
+    with pytest.raises(PlanFileError, match="loader='torchvision.io', given 'pil'"):
+        reorder.load(tmp_path / "plan.json", transform, loader="pil")
+
+
+def test_budget_edge_cases(photos):
+    transform = T.Compose([T.Resize(64), T.CenterCrop(56), T.ToTensor()])
+    tiny = reorder.optimize(transform, [photos["plan_500x375"]], time_budget=1e-6, **QUICK)
+    assert "before any of the" in tiny.report.why and "no rule applies" not in tiny.report.why
+    reorder.optimize(transform, [photos["plan_500x375"]], time_budget=np.int64(30), **QUICK)
+    for budget in (True, 10**400, "5"):
+        with pytest.raises(ValueError, match="positive number of seconds"):
+            reorder.optimize(transform, [photos["plan_500x375"]], time_budget=budget, **QUICK)
+
+
+def test_calls_with_more_than_the_image_name_the_file_in_errors(strip):
+    transform = v2.Compose([v2.RandomCrop(224), v2.ToDtype(torch.float32, scale=True)])
+    plan = fast_plan(transform, "torchvision.io")
+    with pytest.raises(ValueError, match="strip_300x9.jpg"):
+        plan.transform({"image": plan.loader(strip), "label": 1})
+    albumentations = fast_plan(A.Compose([A.RandomCrop(224, 224)], seed=0))
+    mask = np.zeros((9, 300), np.uint8)
+    with pytest.raises(A.augmentations.crops.transforms.CropSizeError, match="strip_300x9.jpg"):
+        albumentations.transform(image=albumentations.loader(strip), mask=mask)
+
+
+@pytest.fixture
+def two_photos(photos, tmp_path) -> str:
+    """A folder of two planning photos, for the command line."""
+    folder = tmp_path / "two_photos"
+    folder.mkdir()
+    for name in ("plan_500x375", "plan_640x427"):
+        (folder / f"{name}.jpg").write_bytes(Path(photos[name]).read_bytes())
+    return str(folder)
+
+
+def test_bench_on_images_the_original_cannot_read_says_nothing_was_compared(
+    two_photos, tmp_path, capsys, cli_transform
+):
+    from reorder import cli
+
+    images = two_photos
+    out = str(tmp_path / "plan.json")
+    assert cli.main(["plan", cli_transform, "--images", images, "--out", out, "--quiet"]) == 0
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "a.jpg").write_text("junk")
+    (unreadable / "b.jpg").write_bytes(b"")
+    capsys.readouterr()
+    assert cli.main(["bench", out, "--images", str(unreadable)]) == 0
+    printed = capsys.readouterr().out
+    assert "nothing to compare" in printed and "inf dB" not in printed
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["bench", out, "--images", str(unreadable), "--repeats", "0"])
+    assert raised.value.code == 2
+
+
+@pytest.mark.parametrize("out", ["", "/dev/full"])
+def test_output_paths_that_fail_late_are_one_line(two_photos, cli_transform, capsys, out):
+    from reorder import cli
+
+    if out and not os.path.exists(out):
+        pytest.skip(f"{out} is not on this system")
+    images = two_photos
+    assert cli.main(["plan", cli_transform, "--images", images, "--out", out, "--quiet"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

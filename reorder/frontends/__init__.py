@@ -38,4 +38,11 @@ def hint(pipeline: LogicalPipeline, error: str) -> str:
     """Advice for a pipeline that raises `error` ("Class: message") on every sample, where
     its frontend knows the cause; else ""."""
     frontend = _BY_NAME.get(pipeline.frontend, albumentations)
-    return next((advice for pattern, advice in frontend.HINTS if re.search(pattern, error)), "")
+    return next(
+        (
+            advice
+            for loaders, pattern, advice in frontend.HINTS
+            if pipeline.loader in loaders and re.search(pattern, error)
+        ),
+        "",
+    )

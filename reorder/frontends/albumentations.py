@@ -304,9 +304,10 @@ def _refuse_extra_outputs(transform: Any) -> None:
 LOADER_NAMES = ("cv2",)
 
 # What to tell a user whose pipeline raises this (a regular expression on "Class:
-# message") on every sample.
+# message") on every sample, for files read by these loaders.
 HINTS = (
     (
+        ("cv2",),
         r"CropSizeError: Crop size .* exceeds image dimensions",
         "the crop is larger than the images: add A.PadIfNeeded before it, or pad_if_needed=True",
     ),

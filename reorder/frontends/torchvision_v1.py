@@ -248,9 +248,10 @@ def build_pipeline(
 LOADER_NAMES = ("pil",)
 
 # What to tell a user whose pipeline raises this (a regular expression on "Class:
-# message") on every sample.
+# message") on every sample, for files read by these loaders.
 HINTS = (
     (
+        ("pil",),
         r"TypeError: (img|tensor) should be (a )?Tensor",
         "an op that takes tensors gets a PIL image: put T.ToTensor() (or T.PILToTensor()) "
         "before it",

@@ -267,9 +267,10 @@ def _modelled(t: Any) -> OpModel | None:
 LOADER_NAMES = ("pil", "torchvision.io")
 
 # What to tell a user whose pipeline raises this (a regular expression on "Class:
-# message") on every sample.
+# message") on every sample, for files read by these loaders.
 HINTS = (
     (
+        ("pil",),
         r"TypeError: \w+\(\) does not support PIL images",
         "this pipeline works on tensors: plan it with loader='torchvision.io' (files read "
         "as uint8 tensors, as decode_image does), or put v2.ToImage() first",

@@ -55,16 +55,25 @@ def _is_object(value: Any) -> bool:
     )
 
 
-def settings_of(transform: Any, opaque: Collection[int] = ()) -> dict[str, str]:
+def settings_of(
+    transform: Any, opaque: Collection[int] = (), ids: dict[int, str] | None = None
+) -> dict[str, str]:
     """Every setting reachable from `transform`, as text by path ("" is the object
-    itself); objects whose id is in `opaque` are shown by class alone."""
+    itself); objects whose id is in `opaque` are shown by class alone. `ids`, if given,
+    receives the path of each object by its id."""
     record: dict[str, str] = {}
-    _record(transform, "", record, set(), set(opaque), 0)
+    _record(transform, "", record, set(), set(opaque), 0, {} if ids is None else ids)
     return record
 
 
 def _record(
-    value: Any, path: str, record: dict[str, str], seen: set[int], opaque: set[int], depth: int
+    value: Any,
+    path: str,
+    record: dict[str, str],
+    seen: set[int],
+    opaque: set[int],
+    depth: int,
+    ids: dict[int, str],
 ) -> None:
     if isinstance(value, _RANDOM):
         return
@@ -75,7 +84,10 @@ def _record(
     elif isinstance(value, (list, tuple)) and all(isinstance(v, _SCALARS) for v in value):
         record[path] = repr(value)
     elif id(value) in opaque:
+        ids.setdefault(id(value), path)
         record[path] = f"<opaque {type(value).__qualname__}>"
+    elif isinstance(value, (list, tuple, dict)) and (id(value) in seen or depth > _MAX_DEPTH):
+        record[path] = f"<{type(value).__name__} of {len(value)}>"  # as where first met
     elif id(value) in seen or depth > _MAX_DEPTH:
         record[path] = f"<{type(value).__qualname__}>"
     elif isinstance(value, (list, tuple, dict)):
@@ -83,16 +95,19 @@ def _record(
         record[path] = f"<{type(value).__name__} of {len(value)}>"
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            _record(item, f"{path}[{key!r}]", record, seen, opaque, depth + 1)
+            _record(item, f"{path}[{key!r}]", record, seen, opaque, depth + 1, ids)
     elif _is_object(value):
         seen.add(id(value))
+        ids.setdefault(id(value), path)
         record[path] = f"<{type(value).__qualname__}>"
         for name in _attributes(value):
             if name == "_modules":
                 for key, child in vars(value)["_modules"].items():
-                    _record(child, f"{path}[{key!r}]", record, seen, opaque, depth + 1)
+                    _record(child, f"{path}[{key!r}]", record, seen, opaque, depth + 1, ids)
             else:
-                _record(getattr(value, name), f"{path}.{name}", record, seen, opaque, depth + 1)
+                _record(
+                    getattr(value, name), f"{path}.{name}", record, seen, opaque, depth + 1, ids
+                )
     else:
         record[path] = f"<{type(value).__qualname__}>"
 
@@ -163,7 +178,8 @@ class Watch:
         """`opaque`: the transforms called as written, watched by identity alone."""
         self.transform = transform
         self.opaque = list(opaque)
-        self.settings = settings_of(transform, {id(t) for t in self.opaque})
+        self._ids: dict[int, str] = {}
+        self.settings = settings_of(transform, {id(t) for t in self.opaque}, self._ids)
         self._stale: str | None = None
         self._take()
 
@@ -214,11 +230,24 @@ class Watch:
             same = False
         if same:
             return None
-        now = settings_of(self.transform, {id(t) for t in self.opaque})
-        self._stale = describe_changes(self.settings, now) or (
-            "an op was replaced by another of the same class, or a tensor edited in place"
-        )
+        ids: dict[int, str] = {}
+        now = settings_of(self.transform, {id(t) for t in self.opaque}, ids)
+        self._stale = describe_changes(self.settings, now) or self._replaced(ids)
         return self._stale
+
+    def _replaced(self, ids: dict[int, str]) -> str:
+        """What changed when every setting reads the same: objects replaced by equal
+        copies (the plan draws and runs through the objects it was planned with, and an
+        albumentations copy has its own generator), or a tensor edited in place."""
+        gone = [path for oid, path in self._ids.items() if oid not in ids and path in self.settings]
+        if not gone:
+            return "a tensor setting was edited in place"
+        first = gone[0]
+        return (
+            f"{self.settings[first].strip('<>')} at {first.lstrip('.') or 'the top'} was "
+            "replaced by an equal copy, which the plan does not run (it runs the object it "
+            "was planned with)" + (f"; and {len(gone) - 1} more" if len(gone) > 1 else "")
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # Ids do not survive pickling (DataLoader workers): what changed before is kept,
