@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,26 +110,19 @@ def _writable(path: str) -> str:
     return path
 
 
-def _seconds(text: str) -> float:
-    """A positive, finite number of seconds (argparse `type`)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
-    return seconds
+def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse `type`: a positive, finite `what`, read by `convert` (float or int)."""
 
+    def read(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be {what} above 0, not {text}")
+        return value
 
-def _rounds(text: str) -> int:
-    """A positive number of timing rounds (argparse `type`)."""
-    try:
-        rounds = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if rounds < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return rounds
+    return read
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -250,7 +244,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--tolerance", default="close", choices=list(TOLERANCES))
     plan.add_argument(
-        "--budget", type=_seconds, default=None, help="seconds for the search (default: no limit)"
+        "--budget",
+        type=_positive(float, "a number of seconds"),
+        default=None,
+        help="seconds for the search (default: no limit)",
     )
     plan.add_argument(
         "--loader",
@@ -269,7 +266,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("plan", help="a plan file")
     bench.add_argument("--images", required=True, help="a directory of images")
     bench.add_argument("--transform", help="MODULE:ATTRIBUTE (default: the one in the file)")
-    bench.add_argument("--repeats", type=_rounds, default=5, help="timing rounds")
+    bench.add_argument(
+        "--repeats", type=_positive(int, "a whole number"), default=5, help="timing rounds"
+    )
     bench.set_defaults(run=_bench)
     return parser
 

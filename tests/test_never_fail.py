@@ -447,7 +447,7 @@ def test_a_budget_that_ends_the_search_says_so(photos):
     transform = T.Compose([T.RandomResizedCrop(64), T.ColorJitter(0.3, 0.3, 0.3), T.ToTensor()])
     samples = [photos[n] for n in ("plan_500x375", "plan_640x427", "plan_1023x768")]
     plan = reorder.optimize(transform, samples, time_budget=0.5, progress=False)
-    assert "the time budget (0.5 s) ended the search after verifying" in plan.report.why
+    assert "the time budget (0.5 s) ended the search" in plan.report.why
     unlimited = reorder.optimize(transform, samples[:1], **QUICK)
     assert "time budget" not in unlimited.report.why
 
