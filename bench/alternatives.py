@@ -16,7 +16,7 @@ from torchvision import transforms as T
 from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms import v2
 
-from reorder.kernels.decode import cv2_rgb_loader
+from reorder.ops.decode import cv2_rgb_loader
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)

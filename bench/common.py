@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 import reorder
-from reorder.kernels.decode import decode_jpeg, jpeg_size
 from reorder.measure.verify import Verification
-from reorder.planner import reverify
+from reorder.ops.decode import decode_jpeg, jpeg_size
+from reorder.optimizer import reverify
 
 DCT_FACTORS = (8, 4, 2, 1)
 # The planner verifies on seeds 0 and 1; re-verify on others.

@@ -45,9 +45,9 @@ import reorder
 from reorder.demo import CASES, DemoCase, case_paths
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES
+from reorder.optimizer import reference_call, reverify
 from reorder.photos import UNSEEN, write_photos
-from reorder.plan import library_versions
-from reorder.planner import reference_call, reverify
+from reorder.planfile import library_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_images"

@@ -45,10 +45,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 import reorder
-from reorder.kernels.decode import LOADERS, cv2_rgb_loader, jpeg_size
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import TOLERANCES
-from reorder.planner import reference_call
+from reorder.ops.decode import LOADERS, cv2_rgb_loader, jpeg_size
+from reorder.optimizer import reference_call
 from reorder.samples import write_sample_images
 
 TOLERANCE = "close"

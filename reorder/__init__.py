@@ -4,9 +4,12 @@ plan = reorder.optimize(train_transform, sample_paths)
 ds = ImageFolder(root, loader=plan.loader, transform=plan.transform)
 """
 
+from reorder import present  # noqa: F401  (registers the report, plots and code views)
+from reorder.loading import load
 from reorder.measure.loader import LoaderReport, profile_loader
-from reorder.plan import Plan, PlanFileError, load
-from reorder.planner import optimize
+from reorder.optimizer import optimize
+from reorder.plan import Plan
+from reorder.planfile import PlanFileError
 from reorder.runtime import LazyImage
 
 __all__ = [

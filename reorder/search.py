@@ -2,7 +2,8 @@
 
 Start from the plan that does what the user wrote (the reference loader, the user's library
 op by op), apply every rule to every plan reached until nothing new appears, dedup by
-canonical form, and rank by the cost model. The search knows rules only through `RULES`.
+canonical form, and rank by the cost model. The search knows rules only through `RULES`
+and the engine that applies them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Sequence
 
 from reorder.ir import LogicalPipeline, PhysicalPlan, Segment, Stage
 from reorder.ir.physical import make_options
-from reorder.rules import RULES, Rule
+from reorder.ops import REFERENCE
+from reorder.rules import EXACT_RULES, RULES, AnyRule, rewrites
 
 
 def as_written(pipeline: LogicalPipeline) -> PhysicalPlan:
@@ -21,13 +23,13 @@ def as_written(pipeline: LogicalPipeline) -> PhysicalPlan:
         if opaque:
             segments.append(Segment(barrier=start))
         else:
-            segments.append(Segment(tuple(Stage("reference", (i,)) for i in range(start, stop))))
+            segments.append(Segment(tuple(Stage(REFERENCE, (i,)) for i in range(start, stop))))
     decode = Stage("decode", options=make_options(backend=pipeline.loader))
     return PhysicalPlan(decode, tuple(segments))
 
 
 def enumerate_plans(
-    pipeline: LogicalPipeline, rules: Sequence[Rule] = RULES, limit: int = 256
+    pipeline: LogicalPipeline, rules: Sequence[AnyRule] = RULES, limit: int = 256
 ) -> list[PhysicalPlan]:
     """Every plan the rules reach from `as_written` (breadth first, at most `limit`)."""
     start = as_written(pipeline)
@@ -36,7 +38,7 @@ def enumerate_plans(
     while frontier and len(seen) < limit:
         plan = frontier.popleft()
         for rule in rules:
-            for rewritten in rule.rewrite(plan, pipeline):
+            for rewritten in rewrites(rule, plan, pipeline):
                 key = rewritten.key()
                 if key not in seen and len(seen) < limit:
                     seen[key] = rewritten
@@ -46,6 +48,5 @@ def enumerate_plans(
 
 def reachable_keys(pipeline: LogicalPipeline) -> set[str]:
     """Canonical forms of every plan the planner could have chosen, under any tolerance."""
-    exact_rules = [r for r in RULES if r.exactness == "exact"]
     keys = {p.key() for p in enumerate_plans(pipeline)}
-    return keys | {p.key() for p in enumerate_plans(pipeline, exact_rules)}
+    return keys | {p.key() for p in enumerate_plans(pipeline, EXACT_RULES)}

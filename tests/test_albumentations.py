@@ -23,15 +23,14 @@ from albumentations.pytorch import ToTensorV2  # noqa: E402
 import reorder  # noqa: E402
 from conftest import write_image  # noqa: E402
 from reorder.frontends import parse  # noqa: E402
-from reorder.kernels.decode import cv2_rgb_loader  # noqa: E402
 from reorder.measure.verify import compare, output_units, run_coupled  # noqa: E402
-from reorder.plan import PlanTransform  # noqa: E402
-from reorder.planner import candidate_call, reference_call  # noqa: E402
-from reorder.rules import RULES  # noqa: E402
+from reorder.ops.decode import cv2_rgb_loader  # noqa: E402
+from reorder.optimizer import candidate_call, reference_call  # noqa: E402
+from reorder.rules import EXACT_RULE_NAMES as EXACT_RULES  # noqa: E402
 from reorder.runtime import LazyImage  # noqa: E402
+from reorder.runtime.transform import PlanTransform  # noqa: E402
 from reorder.search import enumerate_plans  # noqa: E402
 
-EXACT_RULES = {r.name for r in RULES if r.exactness == "exact"}
 small = st.integers(8, 120)
 probability = st.sampled_from([0.0, 0.5, 1.0])
 interpolations = st.sampled_from(
@@ -345,19 +344,19 @@ def test_plan_files_round_trip_and_refuse_another_pipeline(photos, tmp_path):
     assert loaded.describe() == plan.describe()
     assert torch.equal(loaded(photos[2])["image"], plan(photos[2])["image"])
     other = A.Compose([A.SmallestMaxSize(72), A.CenterCrop(56, 56), A.Normalize(), ToTensorV2()])
-    with pytest.raises(reorder.plan.PlanFileError):
+    with pytest.raises(reorder.PlanFileError):
         reorder.load(tmp_path / "plan.json", other)
 
 
 def test_ops_applied_by_their_own_code_run_planned_not_replayed(photos, monkeypatch):
     """Each own-code op's output is checked against the shape its parameters were drawn
     for, and a mismatch replays the segment as written; ordinary images never need that."""
-    import reorder.runtime
+    import reorder.runtime.interpreter
 
     def replay(*args, **kwargs):
         raise AssertionError("the segment was replayed")
 
-    monkeypatch.setattr(reorder.runtime, "set_rng_state", replay)
+    monkeypatch.setattr(reorder.runtime.interpreter, "set_rng_state", replay)
     body = [A.Affine(rotate=(-20, 20), fit_output=True), A.ToGray(p=0.5), A.HueSaturationValue()]
     logical = parse(A.Compose([*body, A.RandomCrop(40, 40), A.Normalize(), ToTensorV2()], seed=1))
     for plan in enumerate_plans(logical):
@@ -380,5 +379,5 @@ def test_a_reduced_decode_only_before_an_averaging_shrink(resize, reduces):
     from reorder.search import enumerate_plans
 
     logical = parse(A.Compose([resize(), A.Normalize(), ToTensorV2()]))
-    margins = {p.decode.option("margin") for p in enumerate_plans(logical)}
+    margins = {p.decode.option("min_shrink") for p in enumerate_plans(logical)}
     assert (margins != {None}) == reduces, margins

@@ -98,9 +98,9 @@ def _rig_decoded_timing(monkeypatch, faster: str) -> None:
     the machine; what the plan does with the answer must not. On files the original
     always measures twice as slow, so that a plan for files is chosen however loaded the
     machine is (that choice is not what these tests check)."""
-    from reorder import planner
+    from reorder import optimizer
 
-    real = planner.time_interleaved
+    real = optimizer.time_interleaved
 
     def rigged(calls, arguments, repeats, deadline=None, generators=()):
         medians = real(calls, arguments, repeats, deadline, generators)
@@ -110,7 +110,7 @@ def _rig_decoded_timing(monkeypatch, faster: str) -> None:
                 medians[name] = [2 * m + 0.01 for m in medians[name]]
         return medians
 
-    monkeypatch.setattr(planner, "time_interleaved", rigged)
+    monkeypatch.setattr(optimizer, "time_interleaved", rigged)
 
 
 def _executor_plans(monkeypatch) -> list[tuple[str, object]]:
@@ -138,13 +138,17 @@ def test_decoded_images_take_whichever_is_faster_on_them(photos, monkeypatch, tm
     transform = eval_pipeline()
     plan = reorder.optimize(transform, photos, progress=False, repeats=1)
     assert plan.physical is not None
-    assert (plan.decoded is None) == (faster == "original")
-    if plan.decoded is not None:  # decoding as the original does: no reduced decode there
-        assert plan.decoded.decode == as_written(plan.pipeline).decode
+    assert (plan.physical_for_images is None) == (faster == "original")
+    if (
+        plan.physical_for_images is not None
+    ):  # decoding as the original does: no reduced decode there
+        assert plan.physical_for_images.decode == as_written(plan.pipeline).decode
     assert "plan.transform on images you decode yourself runs" in plan.report.decoded_why
     plan.save(tmp_path / "plan.json")
     loaded = reorder.load(tmp_path / "plan.json", transform)
-    assert loaded.decoded == plan.decoded and loaded.physical == plan.physical
+    assert (
+        loaded.physical_for_images == plan.physical_for_images and loaded.physical == plan.physical
+    )
     img = Image.open(photos[1]).convert("RGB")
     seen = _executor_plans(monkeypatch)
     for each in (plan, loaded):
@@ -152,7 +156,7 @@ def test_decoded_images_take_whichever_is_faster_on_them(photos, monkeypatch, tm
         if faster == "original":
             assert torch.equal(out, transform(img))
         each(photos[1])  # a path: the chosen plan, always
-    on_images = [("Image", plan.decoded)] if faster == "plan" else []
+    on_images = [("Image", plan.physical_for_images)] if faster == "plan" else []
     assert seen == (on_images + [("LazyImage", plan.physical)]) * 2
 
 
@@ -160,20 +164,22 @@ def test_decoded_images_take_the_original_where_no_plan_is_equivalent_there(phot
     """Verified like the candidates: where no plan meets the tolerance on decoded images
     (here: every verdict spoiled once the plan for decoded images is sought), they take
     the original."""
-    from reorder import planner
+    from reorder import optimizer
 
     _rig_decoded_timing(monkeypatch, "plan")  # a plan would otherwise be the faster one
     seeking = []
-    real_decoded, real_compare = planner._decoded_plan, planner.compare
-    monkeypatch.setattr(planner, "_decoded_plan", lambda *a: seeking.append(1) or real_decoded(*a))
+    real_decoded, real_compare = optimizer._decoded_plan, optimizer.compare
+    monkeypatch.setattr(
+        optimizer, "_decoded_plan", lambda *a: seeking.append(1) or real_decoded(*a)
+    )
 
     def spoiled_for_decoded(references, outcomes, units):
         verdict = real_compare(references, outcomes, units)
         return dataclasses.replace(verdict, worst_psnr=20.0) if seeking else verdict
 
-    monkeypatch.setattr(planner, "compare", spoiled_for_decoded)
+    monkeypatch.setattr(optimizer, "compare", spoiled_for_decoded)
     plan = reorder.optimize(eval_pipeline(), photos, progress=False, repeats=1)
-    assert plan.physical is not None and plan.decoded is None
+    assert plan.physical is not None and plan.physical_for_images is None
     assert "the original: no plan is within 'close' there" in plan.report.decoded_why
     img = Image.open(photos[0]).convert("RGB")
     assert torch.equal(plan.transform(img), eval_pipeline()(img))
@@ -221,14 +227,14 @@ def test_every_decode_choice_is_verified_and_timed(tmp_path):
     assert decodes == {
         "decode(backend=pil)",
         "decode(backend=simplejpeg)",
-        "decode(backend=simplejpeg, margin=2.0)",
+        "decode(backend=simplejpeg, min_shrink=2.0)",
     }
 
 
 def test_candidates_that_fail_verification_do_not_use_up_timing_slots(photos, monkeypatch):
     """Cheap candidates often share the rewrite that failed: the planner verifies further
     down the ranking until `max_timed` candidates pass (or it has tried 3x as many)."""
-    from reorder.kernels import KERNELS
+    from reorder.ops import KERNELS
 
     broken = dataclasses.replace(
         KERNELS["lut_to_float"], run=lambda img, ops, spec, factor: torch.zeros(3, 112, 112)

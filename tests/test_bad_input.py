@@ -30,15 +30,14 @@ from torchvision import transforms as T
 import reorder
 from conftest import MEAN, STD, build_png, png_chunks, write_image
 from reorder.frontends import parse
-from reorder.kernels.decode import pil_rgb_loader
 from reorder.measure.verify import Outcome, compare, output_units
+from reorder.ops.decode import pil_rgb_loader
 from reorder.plan import Plan, Report
 from reorder.rng import rng_state, seed_all
-from reorder.rules import RULES
+from reorder.rules import EXACT_RULE_NAMES as EXACT_RULES
 from reorder.samples import make_scene
 from reorder.search import enumerate_plans
 
-EXACT_RULES = {rule.name for rule in RULES if rule.exactness == "exact"}
 SEEDS = (0, 1)
 
 
@@ -547,7 +546,9 @@ def test_the_fixed_candidates_take_the_fast_paths(plans):
         by_label = {v.label: v.plan for v in variants}
         assert by_label["exact-rules"].physical.decode.option("backend") == "simplejpeg", name
         assert by_label["all-rules"].physical.decode.option("backend") == "simplejpeg", name
-    assert {v.label: v.plan for v in plans["eval"]}["all-rules"].physical.decode.option("margin")
+    assert {v.label: v.plan for v in plans["eval"]}["all-rules"].physical.decode.option(
+        "min_shrink"
+    )
 
 
 def test_a_plan_that_is_the_original_names_the_file_in_its_errors(tmp_path):

@@ -14,11 +14,10 @@ import reorder
 from conftest import write_image
 from reorder.frontends import parse
 from reorder.plan import Plan, Report
-from reorder.rules import RULES
+from reorder.rules import EXACT_RULE_NAMES as EXACT_RULES
 from reorder.search import enumerate_plans
 
 REORDER = str(Path(sys.executable).parent / "reorder")  # the installed entry point
-EXACT_RULES = {rule.name for rule in RULES if rule.exactness == "exact"}
 
 PIPELINES = """
 from torchvision import transforms as T

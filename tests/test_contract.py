@@ -20,12 +20,11 @@ import reorder
 from conftest import MEAN, STD, USER_LOADERS, write_image
 from reorder.frontends import parse
 from reorder.measure.verify import compare, output_units, run_coupled
-from reorder.plan import PlanTransform
-from reorder.rules import RULES
+from reorder.rules import EXACT_RULE_NAMES as EXACT_RULES
 from reorder.runtime import LazyImage
+from reorder.runtime.transform import PlanTransform
 from reorder.search import enumerate_plans
 
-EXACT_RULES = {rule.name for rule in RULES if rule.exactness == "exact"}
 interpolations = st.sampled_from([IM.BILINEAR, IM.BICUBIC, IM.NEAREST])
 small = st.integers(8, 120)
 

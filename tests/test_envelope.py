@@ -18,9 +18,9 @@ from torchvision import transforms as T
 from conftest import write_image
 from reorder.frontends import parse
 from reorder.ir import Envelope, ImageSpec
-from reorder.ir.ops import Resize
-from reorder.kernels import cv
 from reorder.measure.verify import run_coupled
+from reorder.ops.backends import CV_AREA
+from reorder.ops.geometry import Resize
 from reorder.runtime import Executor, LazyImage, draw, segment_path
 from reorder.search import enumerate_plans
 
@@ -31,7 +31,7 @@ def _plan_with(pipeline, kernel):
         p
         for p in enumerate_plans(pipeline)
         if p.decode.option("backend") == "simplejpeg"
-        and not p.decode.option("margin")
+        and not p.decode.option("min_shrink")
         and [s.kernel for s in p.segments[0].stages][:1] == [kernel]
     )
 
@@ -86,7 +86,7 @@ def test_the_path_is_known_before_any_pixel_and_names_the_branch_that_runs():
     spec = ImageSpec(640, 480)
     for out, branch in ((492, "resize_mild_linear"), (256, "resize_blur"), (100, "resize_area")):
         op = Resize(out, out * 3 // 4, "bilinear", True)
-        assert cv.approximate_branches([op], spec, cv.CV_AREA) == (branch,)
+        assert CV_AREA.branches([op], spec, spec) == (branch,)
 
 
 def test_a_branch_verification_never_saw_runs_the_original_kernels(image_dir):

@@ -34,8 +34,10 @@ from conftest import MEAN, STD, USER_LOADERS
 from reorder.frontends import parse
 from reorder.measure.verify import compare, output_units, run_coupled
 from reorder.photos import write_photos
-from reorder.plan import PipelineChangedError, Plan, PlanFileError, Report
-from reorder.rules import RULES
+from reorder.plan import Plan, Report
+from reorder.planfile import PlanFileError
+from reorder.rules import EXACT_RULE_NAMES
+from reorder.runtime.transform import PipelineChangedError
 from reorder.search import enumerate_plans
 
 pytestmark = pytest.mark.filterwarnings(
@@ -162,7 +164,7 @@ def fast_plan(transform, loader: str | None = None) -> Plan:
     """The plan of exact rules that decodes with libjpeg-turbo: the fast path, whatever
     timing would choose, held to 'exact'."""
     pipeline = parse(transform, loader)
-    exact = {rule.name for rule in RULES if rule.exactness == "exact"}
+    exact = EXACT_RULE_NAMES
     physical = max(
         (p for p in enumerate_plans(pipeline) if set(p.rules) <= exact),
         key=lambda p: (p.decode.option("backend") == "simplejpeg", len(p.rules)),

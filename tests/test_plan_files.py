@@ -30,8 +30,9 @@ from torchvision import transforms as T
 import reorder
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
-from reorder.kernels.decode import pil_rgb_loader
-from reorder.plan import SCHEMA_VERSION, Plan, PlanFileError, Report, library_versions
+from reorder.ops.decode import pil_rgb_loader
+from reorder.plan import Plan, Report
+from reorder.planfile import SCHEMA_VERSION, PlanFileError, library_versions
 from reorder.rng import seed_all
 from reorder.search import as_written, enumerate_plans
 
@@ -132,13 +133,28 @@ def test_round_trip_of_an_optimized_plan(folder, images, make):
 
 @pytest.mark.parametrize("make", [eval_pipeline, train_pipeline, barrier_pipeline])
 def test_round_trip_of_a_fixed_plan_with_every_rule(folder, images, make):
-    """Options (backend, margin), fused stages and barriers all survive the file."""
+    """Options (backend, min_shrink), fused stages and barriers all survive the file."""
     transform = make()
     plan = _fixed_plan(transform)
     path = folder / f"fixed_{make.__name__}.json"
     plan.save(path)
     loaded = reorder.load(path, transform)
     assert loaded.physical == plan.physical  # rules, stages, options, all of it
+    assert_identical(_outputs(plan, images), _outputs(loaded, images))
+
+
+def test_a_file_from_before_the_decode_option_was_renamed_still_loads(folder, images):
+    """Files written before `margin` was named `min_shrink` load as the same plan."""
+    transform = train_pipeline()
+    plan = _fixed_plan(transform)
+    assert plan.physical.min_shrink > 0
+    path = folder / "renamed_option.json"
+    plan.save(path)
+    text = path.read_text()
+    path.write_text(text.replace('"min_shrink":', '"margin":'))
+    assert '"margin":' in path.read_text()
+    loaded = reorder.load(path, transform)
+    assert loaded.physical == plan.physical
     assert_identical(_outputs(plan, images), _outputs(loaded, images))
 
 
@@ -474,14 +490,14 @@ HOSTILE: dict[str, Callable[[dict], None]] = {
     # huge numbers
     "huge op index": _set((*STAGE0, "ops"), [10**30]),
     "huge barrier index": _set(("physical", "segments"), [{"barrier": 10**30}]),
-    "huge margin": _set((*DECODE, "options", "margin"), 1e308),
-    "negative margin": _set((*DECODE, "options", "margin"), -1.0),
-    "infinite margin": _set((*DECODE, "options", "margin"), float("inf")),
-    "NaN margin": _set((*DECODE, "options", "margin"), float("nan")),
+    "huge min_shrink": _set((*DECODE, "options", "min_shrink"), 1e308),
+    "negative min_shrink": _set((*DECODE, "options", "min_shrink"), -1.0),
+    "infinite min_shrink": _set((*DECODE, "options", "min_shrink"), float("inf")),
+    "NaN min_shrink": _set((*DECODE, "options", "min_shrink"), float("nan")),
     "huge schema": _set(("schema",), 10**30),
     # deeply nested JSON, where data is expected
     "deeply nested segments": _set(("physical", "segments"), _nested(500)),
-    "deeply nested option": _set((*DECODE, "options", "margin"), _nested(500, 1.0)),
+    "deeply nested option": _set((*DECODE, "options", "min_shrink"), _nested(500, 1.0)),
     "deeply nested ops": _set((*STAGE0, "ops"), _nested(500)),
     "deeply nested physical": _set(("physical",), _nested(500)),
     # wrong types
@@ -500,9 +516,9 @@ HOSTILE: dict[str, Callable[[dict], None]] = {
     "op index is a float": _set((*STAGE0, "ops"), [0.0]),
     "op index is a bool": _set((*STAGE0, "ops"), [False]),
     "options is a list": _set((*STAGE0, "options"), []),
-    "option value is an object": _set((*DECODE, "options", "margin"), {"value": 1}),
-    "margin is a string": _set((*DECODE, "options", "margin"), "1.0"),
-    "margin is a bool": _set((*DECODE, "options", "margin"), True),
+    "option value is an object": _set((*DECODE, "options", "min_shrink"), {"value": 1}),
+    "min_shrink is a string": _set((*DECODE, "options", "min_shrink"), "1.0"),
+    "min_shrink is a bool": _set((*DECODE, "options", "min_shrink"), True),
     "decode is a string": _set(DECODE, "simplejpeg"),
     "decode missing": lambda data: data["physical"].pop("decode"),
     "rules is a string": _set(("physical", "rules"), "fast_jpeg_decode"),
@@ -600,8 +616,8 @@ RAW_HOSTILE = {
         '"schema": 1', '"schema": 0.' + "1" * 5000, 1
     ),
     "1e999 (infinity) as schema": lambda text: text.replace('"schema": 1', '"schema": 1e999', 1),
-    "Infinity literal as margin": lambda text: text.replace(
-        '"margin": 2.0', '"margin": Infinity', 1
+    "Infinity literal as min_shrink": lambda text: text.replace(
+        '"min_shrink": 2.0', '"min_shrink": Infinity', 1
     ),
     "NaN literal as schema": lambda text: text.replace('"schema": 1', '"schema": NaN', 1),
     "nesting deeper than the parser goes": lambda text: "[" * 200_000 + "]" * 200_000,

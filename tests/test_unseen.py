@@ -32,15 +32,15 @@ from reorder.frontends import parse
 from reorder.ir import ImageSpec
 from reorder.measure.cover import cover_images, header_sizes
 from reorder.measure.verify import compare, output_units, run_coupled
-from reorder.photos import PLANNING, UNSEEN, write_photos
-from reorder.plan import Plan, Report
-from reorder.planner import (
+from reorder.optimizer import (
     _margin,
     candidate_call,
     rank,
     reference_call,
     verify_candidates,
 )
+from reorder.photos import PLANNING, UNSEEN, write_photos
+from reorder.plan import Plan, Report
 from reorder.runtime import LazyImage, draw, segment_path
 
 pytestmark = pytest.mark.slow
@@ -346,11 +346,11 @@ def test_planning_covers_the_dataset_it_is_told_about(photos):
     for width, height in sizes:
         spec = ImageSpec(width, height)
         drawn, _ = draw(plan.pipeline, plan.physical.segments[0].ops, spec)
-        margin = float(plan.physical.decode.option("margin", 0.0))
+        margin = float(plan.physical.decode.option("min_shrink", 0.0))
         path = segment_path(plan.physical.segments[0], drawn, margin)
         planned += plan.envelope.admits(0, spec, path.key, path.shrinks)
     assert planned >= 0.8 * len(sizes), (planned, len(sizes))
-    recheck = reorder.planner.reverify(plan, dataset, seeds=(5,))
+    recheck = reorder.optimizer.reverify(plan, dataset, seeds=(5,))
     assert recheck.verdict != "broken", recheck.describe()
 
 

@@ -16,9 +16,9 @@ from torchvision.transforms import v2
 import reorder
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
-from reorder.kernels.decode import tensor_rgb_loader
 from reorder.measure.verify import compare, output_units, run_coupled
-from reorder.planner import candidate_call, reference_call
+from reorder.ops.decode import tensor_rgb_loader
+from reorder.optimizer import candidate_call, reference_call
 from reorder.runtime import LazyImage
 from reorder.search import enumerate_plans
 
@@ -152,12 +152,12 @@ def test_ops_applied_by_their_own_code_run_planned_not_replayed(image_dir, loade
     """The plan checks each own-code op's output shape against the drawn spec and replays
     the segment as written on a mismatch; on ordinary images that must never happen (a
     replay is correct but slow)."""
-    import reorder.runtime
+    import reorder.runtime.interpreter
 
     def replay(*args, **kwargs):
         raise AssertionError("the segment was replayed")
 
-    monkeypatch.setattr(reorder.runtime, "set_rng_state", replay)
+    monkeypatch.setattr(reorder.runtime.interpreter, "set_rng_state", replay)
     path = write_image(image_dir, 150, 100, "jpg", seed=4)
     body = [v2.RandomAffine(20, shear=10), v2.ColorJitter(0.3, 0.3, 0.3, 0.1), v2.Resize(40)]
     logical = parse(v2.Compose([*body, v2.ToImage()]), loader)

@@ -22,15 +22,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from reorder.ir import (
-    ConcreteOp,
-    CvResize,
-    ImageSpec,
-    LogicalOp,
-    LogicalPipeline,
-    OpModel,
-    TransformApply,
-)
+from reorder.ir import NO_TRAITS, ConcreteOp, ImageSpec, LogicalOp, LogicalPipeline, OpModel, Trait
+from reorder.ops.geometry import CvResize
+from reorder.ops.own import TransformApply
 
 Lowering = Callable[[Any, dict[str, Any], ImageSpec], list[ConcreteOp]]
 OutputSpec = Callable[[Any, dict[str, Any], ImageSpec], ImageSpec]
@@ -135,7 +129,9 @@ def _gray(t: Any, params: dict[str, Any], spec: ImageSpec) -> ImageSpec:
 def _normalized(t: Any, params: dict[str, Any], spec: ImageSpec) -> ImageSpec:
     """(x - mean * max) / (std * max): one output unit is std * max pixel levels."""
     stds = _per_channel(t.std, spec.channels)
-    units = tuple(u * s * t.max_pixel_value for u, s in zip(spec.units, stds, strict=True))
+    units = tuple(
+        u * s * t.max_pixel_value for u, s in zip(spec.levels_per_unit, stds, strict=True)
+    )
     return spec.with_kind("float_array", units)
 
 
@@ -157,12 +153,12 @@ def _to_tensor(t: Any, params: dict[str, Any], spec: ImageSpec) -> ImageSpec:
 
 
 @cache
-def _models() -> dict[type, tuple[Lowering, frozenset[str]]]:
+def _models() -> dict[type, tuple[Lowering, Trait]]:
     """Supported class -> (lowering, traits). Built on first use: albumentations is optional."""
     import albumentations as A
     from albumentations.pytorch import ToTensorV2
 
-    resample = frozenset({"resample", "scales"})
+    resample = Trait.RESAMPLE | Trait.SCALES
     same_size = (
         A.HorizontalFlip,
         A.VerticalFlip,
@@ -176,19 +172,19 @@ def _models() -> dict[type, tuple[Lowering, frozenset[str]]]:
         A.Resize: (_resize, resample),
         A.LongestMaxSize: (_max_size, resample),
         A.SmallestMaxSize: (_max_size, resample),
-        A.CenterCrop: (_own_apply(_crop_size), frozenset()),
-        A.RandomCrop: (_own_apply(_crop_size), frozenset()),
-        A.RandomResizedCrop: (_own_apply(_sized_crop), frozenset()),
-        A.RandomSizedCrop: (_own_apply(_sized_crop), frozenset()),
-        A.PadIfNeeded: (_own_apply(_padded), frozenset()),
-        A.Transpose: (_own_apply(_transposed), frozenset()),
-        A.RandomRotate90: (_own_apply(_rotated90), frozenset()),
-        A.Rotate: (_own_apply(_rotate), frozenset()),
-        A.Affine: (_own_apply(_affine), frozenset()),
-        A.ShiftScaleRotate: (_own_apply(_affine), frozenset()),
-        A.ToGray: (_own_apply(_gray), frozenset()),
-        A.Normalize: (_own_apply(_normalized), frozenset()),
-        ToTensorV2: (_own_apply(_to_tensor), frozenset()),
+        A.CenterCrop: (_own_apply(_crop_size), NO_TRAITS),
+        A.RandomCrop: (_own_apply(_crop_size), NO_TRAITS),
+        A.RandomResizedCrop: (_own_apply(_sized_crop), NO_TRAITS),
+        A.RandomSizedCrop: (_own_apply(_sized_crop), NO_TRAITS),
+        A.PadIfNeeded: (_own_apply(_padded), NO_TRAITS),
+        A.Transpose: (_own_apply(_transposed), NO_TRAITS),
+        A.RandomRotate90: (_own_apply(_rotated90), NO_TRAITS),
+        A.Rotate: (_own_apply(_rotate), NO_TRAITS),
+        A.Affine: (_own_apply(_affine), NO_TRAITS),
+        A.ShiftScaleRotate: (_own_apply(_affine), NO_TRAITS),
+        A.ToGray: (_own_apply(_gray), NO_TRAITS),
+        A.Normalize: (_own_apply(_normalized), NO_TRAITS),
+        ToTensorV2: (_own_apply(_to_tensor), NO_TRAITS),
         **{cls: (_own_apply(_same), frozenset()) for cls in same_size},
     }
 
@@ -241,13 +237,19 @@ def lower(t: Any, spec: ImageSpec, force: bool = False) -> list[ConcreteOp]:
 def _model(t: Any) -> OpModel | None:
     if not _modelled(t):
         return None
-    traits = _models()[type(t)][1] if type(t) in _models() else frozenset()
-    if "scales" in traits and not _averages_when_shrinking(t):
+    traits = _models()[type(t)][1] if type(t) in _models() else NO_TRAITS
+    if Trait.SCALES in traits and not _averages_when_shrinking(t):
         # INTER_LINEAR or NEAREST shrinks read single source pixels: the result depends on
         # the source resolution (a reduced decode's averaged pixels, 33-35 dB on grainy
         # photos), so the resize does not "scale" in the sense the decode rule needs.
-        traits = traits - {"scales"}
-    return OpModel(type(t).__name__, lower, traits)
+        traits &= ~Trait.SCALES
+    # Resizes lower to OpenCV's resize, the rest to the transform's own apply; a
+    # composition to either.
+    if type(t) not in _models():
+        produces: tuple[type, ...] = (CvResize, TransformApply)
+    else:
+        produces = (CvResize,) if Trait.RESAMPLE in traits else (TransformApply,)
+    return OpModel(type(t).__name__, lower, traits, produces)
 
 
 def _averages_when_shrinking(t: Any) -> bool:
@@ -300,7 +302,7 @@ def _refuse_extra_outputs(transform: Any) -> None:
         )
 
 
-# albumentations users read files with OpenCV (kernels.decode.LOADERS).
+# albumentations users read files with OpenCV (ops.decode.LOADERS).
 LOADER_NAMES = ("cv2",)
 
 # What to tell a user whose pipeline raises this (a regular expression on "Class:

@@ -16,23 +16,28 @@ import torch
 from torchvision import transforms as T
 from torchvision.transforms import functional as F
 
-from reorder.ir import (
-    ColorAdjust,
-    ConcreteOp,
+from reorder.ir import ConcreteOp, ImageSpec, LogicalOp, LogicalPipeline, OpModel, Trait
+from reorder.ops.colour import GRAY_TRAITS, ColorAdjust, Gray, jitter_traits
+from reorder.ops.conversion import (
+    PER_VALUE_TRAITS,
+    TO_TENSOR_TRAITS,
     ConvertDtype,
+    Normalize,
+    ToFloat,
+    ToUint8Tensor,
+)
+from reorder.ops.geometry import (
+    CENTER_CROP_TRAITS,
+    FLIP_TRAITS,
+    RESIZE_TRAITS,
+    RESIZED_CROP_TRAITS,
+    ROTATION_TRAITS,
     Crop,
     Flip,
-    Gray,
-    ImageSpec,
-    LogicalOp,
-    LogicalPipeline,
-    Normalize,
-    OpModel,
     Pad,
     Resize,
     Rotate,
-    ToFloat,
-    ToUint8Tensor,
+    pad_traits,
 )
 
 
@@ -107,13 +112,10 @@ def _random_crop(t: T.RandomCrop, spec: ImageSpec) -> list[ConcreteOp]:
     return ops
 
 
-def random_crop_traits(t: Any) -> frozenset[str]:
-    """Traits of a RandomCrop (v1 or v2): padding adds fill; only constant fill is a box."""
+def random_crop_traits(t: Any) -> Trait:
+    """A RandomCrop (v1 or v2): its padding, if any, is a pad; the crop is axis-aligned."""
     pads = t.padding is not None or t.pad_if_needed
-    traits = {"fills"} if pads else set()
-    if not pads or t.padding_mode == "constant":
-        traits.add("axis_aligned")
-    return frozenset(traits)
+    return pad_traits(t.padding_mode) if pads else Trait.AXIS_ALIGNED
 
 
 def _random_resized_crop(t: T.RandomResizedCrop, spec: ImageSpec) -> list[ConcreteOp]:
@@ -161,11 +163,6 @@ def _pad(t: T.Pad, spec: ImageSpec) -> list[ConcreteOp]:
     return [Pad(*padding_ltrb(t.padding), fill=fill, mode=t.padding_mode)]
 
 
-def pad_traits(t: Any) -> frozenset[str]:
-    """Traits of a Pad (v1 or v2)."""
-    return frozenset({"fills", "axis_aligned"} if t.padding_mode == "constant" else {"fills"})
-
-
 def _convert_dtype(t: T.ConvertImageDtype, spec: ImageSpec) -> list[ConcreteOp]:
     return [ConvertDtype("uint8" if t.dtype == torch.uint8 else "float32")]
 
@@ -175,13 +172,12 @@ def _color_jitter(t: T.ColorJitter, spec: ImageSpec) -> list[ConcreteOp]:
     return [ColorAdjust(tuple(int(i) for i in order), b, c, s, h)]
 
 
-def color_jitter_traits(t: Any) -> frozenset[str]:
-    """Traits of a ColorJitter (v1 or v2): contrast blends each pixel with the mean of the
-    whole image, so a jitter with contrast commutes with a whole-image resize (which
-    keeps the mean) but not with a crop."""
-    return frozenset(
-        {"colour", "reads_mean"} if t.contrast is not None else {"colour", "pointwise"}
-    )
+def color_jitter_traits(t: Any) -> Trait:
+    return jitter_traits(t.contrast)
+
+
+def pad_setting_traits(t: Any) -> Trait:
+    return pad_traits(t.padding_mode)
 
 
 def _random_grayscale(t: T.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]:
@@ -189,25 +185,29 @@ def _random_grayscale(t: T.RandomGrayscale, spec: ImageSpec) -> list[ConcreteOp]
 
 
 MODELS: dict[type, OpModel] = {
-    T.Resize: OpModel("Resize", _resize, frozenset({"axis_aligned", "resample", "scales"})),
-    T.CenterCrop: OpModel("CenterCrop", _center_crop, frozenset({"axis_aligned", "fills"})),
-    T.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=random_crop_traits),
+    T.Resize: OpModel("Resize", _resize, RESIZE_TRAITS, (Resize,)),
+    T.CenterCrop: OpModel("CenterCrop", _center_crop, CENTER_CROP_TRAITS, (Crop,)),
+    T.RandomCrop: OpModel(
+        "RandomCrop", _random_crop, produces=(Pad, Crop), traits_of=random_crop_traits
+    ),
     T.RandomResizedCrop: OpModel(
-        "RandomResizedCrop", _random_resized_crop, frozenset({"axis_aligned", "resample"})
+        "RandomResizedCrop", _random_resized_crop, RESIZED_CROP_TRAITS, (Crop, Resize)
     ),
-    T.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, frozenset({"axis_aligned"})),
-    T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, frozenset({"axis_aligned"})),
-    T.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
-    T.Pad: OpModel("Pad", _pad, traits_of=pad_traits),
-    T.ToTensor: OpModel("ToTensor", _to_tensor, frozenset({"to_tensor", "per_value", "to_float"})),
-    T.PILToTensor: OpModel("PILToTensor", _pil_to_tensor, frozenset({"to_tensor", "per_value"})),
-    T.ConvertImageDtype: OpModel("ConvertImageDtype", _convert_dtype, frozenset({"per_value"})),
-    T.Normalize: OpModel("Normalize", _normalize, frozenset({"normalize", "per_value"})),
-    T.ColorJitter: OpModel("ColorJitter", _color_jitter, traits_of=color_jitter_traits),
-    T.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"colour", "pointwise"})),
-    T.RandomGrayscale: OpModel(
-        "RandomGrayscale", _random_grayscale, frozenset({"colour", "pointwise"})
+    T.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, FLIP_TRAITS, (Flip,)),
+    T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, FLIP_TRAITS, (Flip,)),
+    T.RandomRotation: OpModel("RandomRotation", _random_rotation, ROTATION_TRAITS, (Rotate,)),
+    T.Pad: OpModel("Pad", _pad, produces=(Pad,), traits_of=pad_setting_traits),
+    T.ToTensor: OpModel("ToTensor", _to_tensor, TO_TENSOR_TRAITS, (ToFloat,)),
+    T.PILToTensor: OpModel("PILToTensor", _pil_to_tensor, TO_TENSOR_TRAITS, (ToUint8Tensor,)),
+    T.ConvertImageDtype: OpModel(
+        "ConvertImageDtype", _convert_dtype, PER_VALUE_TRAITS, (ConvertDtype,)
     ),
+    T.Normalize: OpModel("Normalize", _normalize, PER_VALUE_TRAITS, (Normalize,)),
+    T.ColorJitter: OpModel(
+        "ColorJitter", _color_jitter, produces=(ColorAdjust,), traits_of=color_jitter_traits
+    ),
+    T.Grayscale: OpModel("Grayscale", _grayscale, GRAY_TRAITS, (Gray,)),
+    T.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, GRAY_TRAITS, (Gray,)),
 }
 
 # Settings the models do not cover make the op opaque rather than wrongly modelled.
@@ -243,7 +243,7 @@ def build_pipeline(
     return LogicalPipeline(frontend, transform, ops, rng_streams=("torch",))
 
 
-# The readers a v1 user feeds this pipeline from (kernels.decode.LOADERS); the first is
+# The readers a v1 user feeds this pipeline from (ops.decode.LOADERS); the first is
 # ImageFolder's default.
 LOADER_NAMES = ("pil",)
 

@@ -29,29 +29,28 @@ from reorder.frontends.torchvision_v1 import (
     build_pipeline,
     center_crop_op,
     color_jitter_traits,
-    pad_traits,
+    pad_setting_traits,
     padding_ltrb,
     random_crop_traits,
     size_proxy,
 )
-from reorder.ir import (
-    ColorAdjust,
-    ConcreteOp,
+from reorder.ir import NO_TRAITS, ConcreteOp, ImageSpec, LogicalOp, LogicalPipeline, OpModel, Trait
+from reorder.ops.colour import GRAY_TRAITS, ColorAdjust, Gray
+from reorder.ops.conversion import PER_VALUE_TRAITS, TO_TENSOR_TRAITS, Normalize, ToDtype, ToImage
+from reorder.ops.geometry import (
+    CENTER_CROP_TRAITS,
+    FLIP_TRAITS,
+    RESIZE_TRAITS,
+    RESIZED_CROP_TRAITS,
+    ROTATION_TRAITS,
     Crop,
     Flip,
-    Gray,
-    ImageSpec,
-    LogicalPipeline,
-    Normalize,
-    OpModel,
     Pad,
     Resize,
     Rotate,
     TensorResize,
-    ToDtype,
-    ToImage,
-    TransformApply,
 )
+from reorder.ops.own import TransformApply
 
 _TENSOR_KINDS = ("uint8_tensor", "float_tensor")
 
@@ -209,46 +208,58 @@ def _random_order(t: v2.RandomOrder, spec: ImageSpec) -> list[ConcreteOp]:
     return _members([t.transforms[i] for i in order], spec)
 
 
-def _traits(t: Any) -> frozenset[str]:
-    model = _modelled(t)
-    assert model is not None
-    return model.traits | (model.traits_of(t) if model.traits_of is not None else frozenset())
-
-
-def _container_traits(t: Any) -> frozenset[str]:
+def _container_traits(t: Any) -> Trait:
     """What holds whichever members run: only value-only facts shared by all of them
     (a rule fusing geometry must see each op, so geometry in a container stays put)."""
-    members = [_traits(m) for m in t.transforms]
-    shared = {
-        trait for trait in ("colour", "pointwise", "per_value") if all(trait in m for m in members)
-    }
-    fills = {"fills"} if any("fills" in m for m in members) else set()
-    return frozenset(shared | fills)
+    members = [_model_of(m) for m in t.transforms]
+    shared = NO_TRAITS
+    for trait in (Trait.POINTWISE, Trait.PER_VALUE):
+        if all(trait in m.traits for m in members):
+            shared |= trait
+    if any(Trait.FILLS in m.traits for m in members):
+        shared |= Trait.FILLS
+    return shared
 
 
+def _container_produces(t: Any) -> tuple[type, ...]:
+    return tuple(cls for m in t.transforms for cls in _model_of(m).produces)
+
+
+def _model_of(t: Any) -> LogicalOp:
+    return LogicalOp(-1, t, _modelled(t))
+
+
+# `produces` lists what the draws lower to on PIL images, where the rules that read it
+# apply; on tensors v2's own kernels run (TensorResize, TransformApply).
+_CONTAINER = {"traits_of": _container_traits, "produces_of": _container_produces}
 MODELS: dict[type, OpModel] = {
-    v2.Resize: OpModel("Resize", _resize, frozenset({"axis_aligned", "resample", "scales"})),
-    v2.CenterCrop: OpModel("CenterCrop", _center_crop, frozenset({"axis_aligned", "fills"})),
-    v2.RandomCrop: OpModel("RandomCrop", _random_crop, traits_of=random_crop_traits),
+    v2.Resize: OpModel("Resize", _resize, RESIZE_TRAITS, (Resize,)),
+    v2.CenterCrop: OpModel("CenterCrop", _center_crop, CENTER_CROP_TRAITS, (Crop,)),
+    v2.RandomCrop: OpModel(
+        "RandomCrop", _random_crop, produces=(Pad, Crop), traits_of=random_crop_traits
+    ),
     v2.RandomResizedCrop: OpModel(
-        "RandomResizedCrop", _random_resized_crop, frozenset({"axis_aligned", "resample"})
+        "RandomResizedCrop",
+        _random_resized_crop,
+        RESIZED_CROP_TRAITS,
+        (Crop, Resize),
     ),
-    v2.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, frozenset({"axis_aligned"})),
-    v2.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, frozenset({"axis_aligned"})),
-    v2.RandomRotation: OpModel("RandomRotation", _random_rotation, frozenset({"rotate", "fills"})),
-    v2.RandomAffine: OpModel("RandomAffine", _random_affine, frozenset({"fills"})),
-    v2.Pad: OpModel("Pad", _pad, traits_of=pad_traits),
-    v2.ColorJitter: OpModel("ColorJitter", _color_jitter, traits_of=color_jitter_traits),
-    v2.Grayscale: OpModel("Grayscale", _grayscale, frozenset({"colour", "pointwise"})),
-    v2.RandomGrayscale: OpModel(
-        "RandomGrayscale", _random_grayscale, frozenset({"colour", "pointwise"})
+    v2.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, FLIP_TRAITS, (Flip,)),
+    v2.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, FLIP_TRAITS, (Flip,)),
+    v2.RandomRotation: OpModel("RandomRotation", _random_rotation, ROTATION_TRAITS, (Rotate,)),
+    v2.RandomAffine: OpModel("RandomAffine", _random_affine, Trait.FILLS, (TransformApply,)),
+    v2.Pad: OpModel("Pad", _pad, produces=(Pad,), traits_of=pad_setting_traits),
+    v2.ColorJitter: OpModel(
+        "ColorJitter", _color_jitter, produces=(ColorAdjust,), traits_of=color_jitter_traits
     ),
-    v2.ToImage: OpModel("ToImage", _to_image, frozenset({"to_tensor", "per_value"})),
-    v2.ToDtype: OpModel("ToDtype", _to_dtype, frozenset({"per_value"})),
-    v2.Normalize: OpModel("Normalize", _normalize, frozenset({"normalize", "per_value"})),
-    v2.RandomApply: OpModel("RandomApply", _random_apply, traits_of=_container_traits),
-    v2.RandomChoice: OpModel("RandomChoice", _random_choice, traits_of=_container_traits),
-    v2.RandomOrder: OpModel("RandomOrder", _random_order, traits_of=_container_traits),
+    v2.Grayscale: OpModel("Grayscale", _grayscale, GRAY_TRAITS, (Gray,)),
+    v2.RandomGrayscale: OpModel("RandomGrayscale", _random_grayscale, GRAY_TRAITS, (Gray,)),
+    v2.ToImage: OpModel("ToImage", _to_image, TO_TENSOR_TRAITS, (ToImage,)),
+    v2.ToDtype: OpModel("ToDtype", _to_dtype, PER_VALUE_TRAITS, (ToDtype,)),
+    v2.Normalize: OpModel("Normalize", _normalize, PER_VALUE_TRAITS, (Normalize,)),
+    v2.RandomApply: OpModel("RandomApply", _random_apply, **_CONTAINER),
+    v2.RandomChoice: OpModel("RandomChoice", _random_choice, **_CONTAINER),
+    v2.RandomOrder: OpModel("RandomOrder", _random_order, **_CONTAINER),
 }
 _CONTAINERS = (v2.RandomApply, v2.RandomChoice, v2.RandomOrder)
 
@@ -262,7 +273,7 @@ def _modelled(t: Any) -> OpModel | None:
     return model
 
 
-# The readers a v2 user feeds this pipeline from (kernels.decode.LOADERS): ImageFolder's PIL
+# The readers a v2 user feeds this pipeline from (ops.decode.LOADERS): ImageFolder's PIL
 # loader by default, or torchvision.io's decoder to uint8 tensors.
 LOADER_NAMES = ("pil", "torchvision.io")
 

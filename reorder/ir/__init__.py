@@ -1,53 +1,22 @@
-"""The intermediate representation: image specs, concrete ops, logical and physical plans."""
+"""The intermediate representation: image specs, traits, logical and physical plans."""
 
 from reorder.ir.envelope import Envelope
 from reorder.ir.logical import LogicalOp, LogicalPipeline, OpModel
-from reorder.ir.ops import (
-    ColorAdjust,
-    ConcreteOp,
-    ConvertDtype,
-    Crop,
-    CvResize,
-    Flip,
-    Gray,
-    Normalize,
-    Pad,
-    Resize,
-    Rotate,
-    TensorResize,
-    ToDtype,
-    ToFloat,
-    ToImage,
-    ToUint8Tensor,
-    TransformApply,
-)
+from reorder.ir.op import ConcreteOp
 from reorder.ir.physical import PhysicalPlan, Segment, Stage
 from reorder.ir.spec import ImageSpec
+from reorder.ir.traits import NO_TRAITS, Trait
 
 __all__ = [
-    "Envelope",
-    "ColorAdjust",
+    "NO_TRAITS",
     "ConcreteOp",
-    "ConvertDtype",
-    "Crop",
-    "CvResize",
-    "Flip",
-    "Gray",
+    "Envelope",
     "ImageSpec",
     "LogicalOp",
     "LogicalPipeline",
-    "Normalize",
     "OpModel",
-    "Pad",
     "PhysicalPlan",
-    "Resize",
-    "Rotate",
     "Segment",
     "Stage",
-    "TensorResize",
-    "ToDtype",
-    "ToFloat",
-    "ToImage",
-    "ToUint8Tensor",
-    "TransformApply",
+    "Trait",
 ]

@@ -12,58 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reorder.ir.ops import ConcreteOp
+from reorder.ir.op import ConcreteOp
 from reorder.ir.spec import ImageSpec
-
-# Static facts about an op that rule preconditions read (they never look at pixels):
-#   axis_aligned  moves pixels only by crop, flip or resize (composable into one box)
-#   resample      contains a resize
-#   scales        starts by resizing the whole image: any source resolution gives the same
-#   rotate        contains a rotation
-#   colour        changes values, never positions, and keeps the size
-#   pointwise     a colour op whose output pixel depends on that pixel alone (contrast,
-#                 which blends with the mean of the whole image it receives, is not one):
-#                 it commutes with crops and flips, and with resamples up to rounding
-#   reads_mean    a colour op that blends with the mean of the whole image it receives
-#                 (contrast): a whole-image resize keeps that mean (to rounding), a crop
-#                 or a pad does not
-#   fills         may add pixels that were not in the input (padding, rotation corners)
-#   to_tensor     turns a PIL image into a tensor (ToTensor, PILToTensor, v2 ToImage)
-#   per_value     maps each channel value on its own (conversions, Normalize)
-#   to_float      uint8 image to float tensor (ToTensor)
-#   normalize     per-channel affine on a float tensor
-TRAITS = frozenset(
-    {
-        "axis_aligned",
-        "resample",
-        "scales",
-        "rotate",
-        "colour",
-        "pointwise",
-        "reads_mean",
-        "fills",
-        "to_tensor",
-        "per_value",
-        "to_float",
-        "normalize",
-    }
-)
+from reorder.ir.traits import NO_TRAITS, Trait
 
 
 @dataclass(frozen=True)
 class OpModel:
-    """How reorder understands one transform class."""
+    """How reorder understands one transform class: how it draws, what it lowers to."""
 
     name: str
     sample: Callable[[Any, ImageSpec], list[ConcreteOp]]
-    traits: frozenset[str] = frozenset()
-    # For traits that depend on the object's settings (e.g. RandomCrop with padding).
-    traits_of: Callable[[Any], frozenset[str]] | None = None
-
-    def __post_init__(self) -> None:
-        unknown = self.traits - TRAITS
-        if unknown:
-            raise ValueError(f"op model {self.name!r} has unknown traits {sorted(unknown)}")
+    traits: Trait = NO_TRAITS
+    # The concrete op types its draws lower to: a rule that moves a stage to a backend
+    # checks that the backend has a kernel for each of them.
+    produces: tuple[type, ...] = ()
+    # For facts that depend on the object's settings (RandomCrop with padding, a v2
+    # container's members): added to the fixed ones above.
+    traits_of: Callable[[Any], Trait] | None = None
+    produces_of: Callable[[Any], tuple[type, ...]] | None = None
 
 
 @dataclass
@@ -81,12 +48,21 @@ class LogicalOp:
         return self.model is None
 
     @property
-    def traits(self) -> frozenset[str]:
+    def traits(self) -> Trait:
         if self.model is None:
-            return frozenset()
+            return NO_TRAITS
         if self.model.traits_of is not None:
             return self.model.traits | self.model.traits_of(self.transform)
         return self.model.traits
+
+    @property
+    def produces(self) -> tuple[type, ...]:
+        """The concrete op types its draws may lower to (none for an opaque op)."""
+        if self.model is None:
+            return ()
+        if self.model.produces_of is not None:
+            return self.model.produces + self.model.produces_of(self.transform)
+        return self.model.produces
 
     def sample(self, spec: ImageSpec) -> list[ConcreteOp]:
         assert self.model is not None, "opaque ops are called, not sampled"
@@ -102,7 +78,7 @@ def _public_settings(transform: Any) -> str:
     return str(settings)
 
 
-# The container each reference loader (kernels.decode.LOADERS) hands the first op.
+# The container each reference loader (ops.decode.LOADERS) hands the first op.
 LOADER_KINDS = {"pil": "pil", "cv2": "array", "torchvision.io": "uint8_tensor"}
 
 
@@ -118,7 +94,7 @@ class LogicalPipeline:
     # Finds the RNG objects the user's transforms own (albumentations' per-transform
     # generators); a function, as the user may replace them (`set_random_seed`).
     owned_generators: Callable[[], tuple[Any, ...]] | None = None
-    # The reference loader its users read files with (a name in kernels.decode.LOADERS).
+    # The reference loader its users read files with (a name in ops.decode.LOADERS).
     loader: str = "pil"
     # None: `original(image)`; a name: `original(**{keyword: image})[keyword]`.
     keyword: str | None = None

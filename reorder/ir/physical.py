@@ -2,8 +2,13 @@
 
 A plan is a decode stage followed by segments. A segment is either one opaque op (called
 as the user wrote it) or a list of stages over a run of modeled ops. Each stage names a
-kernel from `reorder.kernels.KERNELS` and the logical ops whose concrete ops it applies.
+kernel from `reorder.ops.KERNELS` and the logical ops whose concrete ops it applies.
 Rules rewrite plans; the runtime executes them; JSON round-trips them.
+
+The decode stage's options: `backend`, the reference loader's name or `FAST_DECODER`
+(libjpeg-turbo, which can decode at a reduced DCT scale), and `min_shrink`, present when
+the JPEG is decoded reduced: the source pixels per output pixel the first resample must
+still have after the decode (so it still shrinks, with a filter of the right width).
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 Options = tuple[tuple[str, Any], ...]
+
+FAST_DECODER = "simplejpeg"
+# Options renamed since plan files were first written: old name -> new name.
+_RENAMED_OPTIONS = {"margin": "min_shrink"}
 
 
 def make_options(**options: Any) -> Options:
@@ -55,6 +64,15 @@ class PhysicalPlan:
     decode: Stage
     segments: tuple[Segment, ...]
     rules: tuple[str, ...] = ()  # names of the rules that produced it, in order
+
+    @property
+    def fast_decode(self) -> bool:
+        return self.decode.option("backend") == FAST_DECODER
+
+    @property
+    def min_shrink(self) -> float:
+        """> 0 when the first stage may decode the JPEG reduced (see the module docstring)."""
+        return float(self.decode.option("min_shrink", 0.0))
 
     def replace_stages(self, segment_index: int, stages: list[Stage], rule: str) -> PhysicalPlan:
         segments = list(self.segments)
@@ -124,7 +142,7 @@ def _stage_from_dict(raw: Any) -> Stage:
     ops = _expect(raw, "ops", list)
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ops):
         raise ValueError(f"stage {kernel!r}: 'ops' must be a list of integers")
-    options = _expect(raw, "options", dict)
+    options = {_RENAMED_OPTIONS.get(k, k): v for k, v in _expect(raw, "options", dict).items()}
     for key, value in options.items():
         if not isinstance(value, _OPTION_TYPES):
             raise ValueError(f"stage {kernel!r}: option {key!r} must be a plain scalar")

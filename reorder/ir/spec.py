@@ -13,16 +13,16 @@ KINDS = ("pil", "uint8_tensor", "float_tensor", "array", "float_array")
 class ImageSpec:
     """Size, channels and container of an image; enough to draw random parameters.
 
-    `units` converts each channel's values back to 0..255 pixel units (1 for uint8, 255 for
-    a [0, 1] float, 255 * std after Normalize), so errors are reported in the same units
-    whatever the output is.
+    `levels_per_unit`: per channel, how many 0..255 pixel levels one unit of its values is
+    (1 for uint8, 255 for a [0, 1] float, 255 * std after Normalize), so errors are
+    reported in the same units whatever the output is.
     """
 
     width: int
     height: int
     channels: int = 3
     kind: str = "pil"
-    units: tuple[float, ...] = (1.0, 1.0, 1.0)
+    levels_per_unit: tuple[float, ...] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -35,12 +35,12 @@ class ImageSpec:
     # Direct construction: these run for every op of every image, where
     # dataclasses.replace's introspection alone costs more than the op's draw.
     def with_size(self, width: int, height: int) -> ImageSpec:
-        return ImageSpec(int(width), int(height), self.channels, self.kind, self.units)
+        return ImageSpec(int(width), int(height), self.channels, self.kind, self.levels_per_unit)
 
     def with_channels(self, channels: int) -> ImageSpec:
-        units = (self.units[0],) * channels
-        return ImageSpec(self.width, self.height, channels, self.kind, units)
+        levels = (self.levels_per_unit[0],) * channels
+        return ImageSpec(self.width, self.height, channels, self.kind, levels)
 
-    def with_kind(self, kind: str, units: tuple[float, ...] | None = None) -> ImageSpec:
-        units = self.units if units is None else units
-        return ImageSpec(self.width, self.height, self.channels, kind, units)
+    def with_kind(self, kind: str, levels: tuple[float, ...] | None = None) -> ImageSpec:
+        levels = self.levels_per_unit if levels is None else levels
+        return ImageSpec(self.width, self.height, self.channels, kind, levels)

@@ -130,7 +130,7 @@ def output_units(
                     spec = concrete.output_spec(spec)
             except Exception:
                 break
-    units = spec.units
+    units = spec.levels_per_unit
     if not any(op.opaque for op in pipeline.ops):
         return units
     spans = [_span(r.output) for r in references if r.error is None]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
-from reorder.kernels import KERNELS
+from reorder.ops import KERNELS
+from reorder.plan import Plan, Report, register_view
 from reorder.rules import RULES
-
-if TYPE_CHECKING:
-    from reorder.plan import Plan, Report
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -107,7 +104,8 @@ def explain(plan: Plan) -> str:
         if rule is None:
             lines.append(f"- {name}: (rule not in this version)")
             continue
-        lines.append(f"- {name} ({rule.exactness}): {rule.why}.")
+        exactness = "exact" if rule.exact else "approximate"
+        lines.append(f"- {name} ({exactness}): {rule.why}.")
         if rule.approximate_on:
             lines.append(f"  Its error depends on {rule.approximate_on}.")
     lines.append("")
@@ -137,3 +135,16 @@ def explain(plan: Plan) -> str:
         "same RNG streams; opaque ops receive exactly what they would have."
     )
     return "\n".join(lines)
+
+
+@register_view("text")
+def _text(plan: Plan) -> str:
+    return format_report(plan.report, plan.describe())
+
+
+@register_view("html")
+def _html(plan: Plan) -> str:
+    return report_html(plan.report, plan.describe())
+
+
+register_view("explain")(explain)

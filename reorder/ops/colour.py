@@ -1,19 +1,93 @@
-"""Colour kernels on HWC uint8 arrays (or HW gray ones), with Pillow's arithmetic.
+"""Colour: ColorJitter's adjustments and grayscale, with every kernel that does them.
 
 torchvision's ColorJitter and Grayscale on PIL images call `ImageEnhance` (a blend with a
 "degenerate" image: float32 arithmetic, truncated to uint8) and Pillow's HSV conversion.
-The same arithmetic in OpenCV's float32 primitives gives the same bytes for brightness,
-contrast, saturation and grayscale, and for hue all but a few pixels per thousand (float
-rounding at quantization edges, a few levels). Hue is why this exists: Pillow converts to
-HSV and back pixel by pixel, 8x slower than this on a 341x256 image.
+The same arithmetic in OpenCV's float32 primitives (backend `opencv_colour`, on HWC uint8
+arrays or HW gray ones) gives the same bytes for brightness, contrast, saturation and
+grayscale, and for hue all but a few pixels per thousand (float rounding at quantization
+edges, a few levels). Hue is why this exists: Pillow converts to HSV and back pixel by
+pixel, 8x slower than this on a 341x256 image.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import cv2
 import numpy as np
+from torchvision.transforms import functional as F
 
-from reorder.ir import ColorAdjust, Gray
+from reorder.ir.op import ConcreteOp
+from reorder.ir.spec import ImageSpec
+from reorder.ir.traits import Trait
+from reorder.ops.registry import (
+    Branch,
+    Container,
+    register_cost,
+    register_op_kernel,
+    register_reference,
+)
+
+
+@dataclass(frozen=True)
+class ColorAdjust(ConcreteOp):
+    """One `ColorJitter` draw: the factors, applied in `order` (0 b, 1 c, 2 s, 3 h)."""
+
+    order: tuple[int, ...]
+    brightness: float | None
+    contrast: float | None
+    saturation: float | None
+    hue: float | None
+
+
+@dataclass(frozen=True)
+class Gray(ConcreteOp):
+    """Luma conversion with `channels` output channels (1, or 3 identical ones)."""
+
+    channels: int
+
+    def output_spec(self, spec: ImageSpec) -> ImageSpec:
+        return spec.with_channels(self.channels)
+
+
+GRAY_TRAITS = Trait.POINTWISE
+
+
+def jitter_traits(contrast: object) -> Trait:
+    """A ColorJitter (v1 or v2): contrast blends each pixel with the mean of the whole
+    image, so a jitter with contrast commutes with a whole-image resize (which keeps the
+    mean) but not with a crop."""
+    return Trait.READS_MEAN if contrast is not None else Trait.POINTWISE
+
+
+# -- reference kernels -------------------------------------------------------------------
+
+_REFERENCE_ADJUST = {
+    0: F.adjust_brightness,
+    1: F.adjust_contrast,
+    2: F.adjust_saturation,
+    3: F.adjust_hue,
+}
+
+
+@register_reference(ColorAdjust, cost="reference:color")
+def _adjust(img: Any, op: ColorAdjust) -> Any:
+    factors = (op.brightness, op.contrast, op.saturation, op.hue)
+    for fn_id in op.order:
+        if factors[fn_id] is not None:
+            img = _REFERENCE_ADJUST[fn_id](img, factors[fn_id])
+    return img
+
+
+@register_reference(Gray, cost="reference:color")
+def _gray(img: Any, op: Gray) -> Any:
+    return F.rgb_to_grayscale(img, op.channels)
+
+
+# -- OpenCV kernels with Pillow's arithmetic ----------------------------------------------
+
+OPENCV_COLOUR = "opencv_colour"
 
 # Pillow's luma: L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16. Every partial sum is an
 # integer below 2**24, so float32 holds it exactly and the floor below is Pillow's shift.
@@ -98,4 +172,19 @@ def gray(arr: np.ndarray, op: Gray) -> np.ndarray:
     return single if op.channels == 1 else cv2.merge([single] * 3)
 
 
-APPLY_COLOR = {ColorAdjust: color_adjust, Gray: gray}
+def _opencv(name: str, run: Any, approximate: bool) -> Branch:
+    return Branch(name, run, Container.ARRAY, approximate, cost="cv_color")
+
+
+# Hue is the one adjustment not byte-identical to Pillow's: its own branch.
+_BLEND = _opencv("color_blend", color_adjust, approximate=False)
+_HUE = _opencv("color_hue", color_adjust, approximate=True)
+_GRAY = _opencv("gray", gray, approximate=False)
+register_op_kernel(ColorAdjust, OPENCV_COLOUR)(lambda op, spec: _HUE if op.hue else _BLEND)
+register_op_kernel(Gray, OPENCV_COLOUR)(lambda op, spec: _GRAY)
+
+# -- cost classes ------------------------------------------------------------------------
+
+_JITTER = ColorAdjust((0, 1, 2, 3), 1.2, 0.8, 1.1, 0.05)
+register_cost("reference:color", lambda c: _adjust(c.pil, _JITTER), touched=2.0)
+register_cost("cv_color", lambda c: color_adjust(c.array, _JITTER), touched=2.0)

@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reorder.measure.verify import output_units, pixels
-from reorder.planner import reference_call
+from reorder.optimizer import reference_call
+from reorder.plan import Plan, register_view
 from reorder.rng import preserved_rng, seed_all
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from reorder.plan import Plan
 
 
 def _pyplot() -> Any:
@@ -110,3 +109,7 @@ def samples_grid(
             )
             ax.set_axis_off()
     return fig
+
+
+register_view("plot")(candidates_chart)
+register_view("samples")(samples_grid)

@@ -1,10 +1,11 @@
-"""Composing runs of axis-aligned concrete ops into one source box, and affine algebra.
+"""One resample of a composed source box instead of resize-then-crop (the `pil_box` kernel).
 
 `compose_box` turns e.g. Resize(256) -> CenterCrop(224) -> Flip into "resample this float
 box of the source to 224x224, then flip": the same pixels computed from a region instead
 of the whole image. It keeps the sub-pixel offset (rounding the box shifts the image by up
 to a pixel, which costs ~10 dB) and remembers which source pixels the original could see
 (a crop *before* a resize hides its surroundings from the filter; a crop after does not).
+The same composition says how far a JPEG may be decoded below full size before the box.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
+from PIL import Image
+from torchvision.transforms import functional as F
 
-from reorder.ir.ops import ConcreteOp, Crop, Flip, Pad, Resample, Resize, Rotate
+from reorder.ir.op import ConcreteOp
 from reorder.ir.spec import ImageSpec
+from reorder.ops.geometry import Crop, Flip, Pad, Resample, Resize
+from reorder.ops.registry import (
+    Container,
+    Kernel,
+    apply_reference,
+    register_cost,
+    register_kernel,
+)
 
 # Nearest-neighbour sampling floors positions: any change in how a position is computed
 # (a box offset, a mirror) can move a whole pixel, so it is never composed.
@@ -155,23 +165,94 @@ def resize_chain_scale(ops: Sequence[ConcreteOp], spec: ImageSpec) -> float:
     return 1.0
 
 
-def rotation_matrix(op: Rotate, width: int, height: int) -> np.ndarray:
-    """PIL's inverse map of `rotate` (output pixel coordinates -> input), as a 3x3 matrix.
+_FLIPS = (Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM)
 
-    Same construction as PIL: rotate by -angle about the centre, then shift for `expand`.
-    """
-    a = -math.radians(op.angle % 360.0)
-    cos_a, sin_a = round(math.cos(a), 15), round(math.sin(a), 15)
-    cx, cy = op.center if op.center is not None else (width / 2.0, height / 2.0)
-    m = np.array(
-        [
-            [cos_a, sin_a, cx - cos_a * cx - sin_a * cy],
-            [-sin_a, cos_a, cy + sin_a * cx - cos_a * cy],
-            [0.0, 0.0, 1.0],
-        ]
+
+def _fill_color(fill: float | tuple[float, ...], mode: str) -> int | tuple[int, ...]:
+    """The colour torchvision's PIL pad uses for `fill` (ints, one per band)."""
+    bands = len(mode)
+    if isinstance(fill, tuple):
+        values = fill * bands if len(fill) == 1 else fill
+        return tuple(int(v) for v in values)
+    return tuple([int(fill)] * bands) if bands > 1 else int(fill)
+
+
+def box_resample(
+    img: Image.Image, ops: Sequence[ConcreteOp], spec: ImageSpec, source_factor: int = 1
+) -> Image.Image:
+    """Apply axis-aligned `ops` as one resample; `img` may be the source at 1/source_factor."""
+    box = compose_box(ops, spec)
+    if box is None:
+        return apply_reference(img, ops)
+    out = _resample_valid(img, box, source_factor)
+    if box.x.valid != (0, box.x.size) or box.y.valid != (0, box.y.size):
+        canvas = Image.new(img.mode, box.out_size, _fill_color(box.fill, img.mode))
+        if out is not None:
+            canvas.paste(out, (box.x.valid[0], box.y.valid[0]))
+        out = canvas
+    if box.flip_horizontal:
+        out = out.transpose(_FLIPS[0])
+    if box.flip_vertical:
+        out = out.transpose(_FLIPS[1])
+    return out
+
+
+def _resample_valid(img: Image.Image, box: BoxMap, k: int) -> Image.Image | None:
+    width = box.x.valid[1] - box.x.valid[0]
+    height = box.y.valid[1] - box.y.valid[0]
+    if width <= 0 or height <= 0:
+        return None
+    left, top, right, bottom = (v / k for v in box.source_box())
+    if box.interpolation is None:
+        return img.crop((round(left), round(top), round(right), round(bottom)))
+    clip = (
+        math.floor(box.x.clip[0] / k),
+        math.floor(box.y.clip[0] / k),
+        min(img.width, math.ceil(box.x.clip[1] / k)),
+        min(img.height, math.ceil(box.y.clip[1] / k)),
     )
-    if op.expand:
-        out_w, out_h = op.output_spec(ImageSpec(width, height)).size
-        shift = m @ np.array([-(out_w - width) / 2.0, -(out_h - height) / 2.0, 1.0])
-        m[0, 2], m[1, 2] = shift[0], shift[1]
-    return m
+    if clip != (0, 0, img.width, img.height):
+        img = img.crop(clip)
+        left, right = left - clip[0], right - clip[0]
+        top, bottom = top - clip[1], bottom - clip[1]
+    resample = F.pil_modes_mapping[F.InterpolationMode(box.interpolation)]
+    return img.resize((width, height), resample, box=(left, top, right, bottom))
+
+
+def box_reduce_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, min_shrink: float) -> int:
+    """Largest DCT reduction (8, 4, 2 or 1) that keeps `min_shrink` source pixels per
+    output pixel along both axes, so the resample after it still only shrinks."""
+    box = compose_box(ops, spec)
+    if box is None or box.interpolation is None:
+        return 1
+    return reduce_factor_for_scale(box.decode_scale(), min_shrink)
+
+
+def reduce_factor_for_scale(scale: float, min_shrink: float) -> int:
+    factor = 8
+    while factor > 1 and 1.0 / factor < scale * min_shrink:
+        factor //= 2
+    return factor
+
+
+def leading_resize_factor(ops: Sequence[ConcreteOp], spec: ImageSpec, min_shrink: float) -> int:
+    """The DCT reduction for a kernel that runs `ops` one by one: the first resize's."""
+    return reduce_factor_for_scale(resize_chain_scale(ops, spec), min_shrink)
+
+
+PIL_BOX = register_kernel(
+    Kernel(
+        "pil_box",
+        box_resample,
+        Container.PIL,
+        box_reduce_factor,
+        "one PIL resample of the composed float source box, then fill and flips",
+        lambda op, spec: "pil_box",
+        lambda ops, spec, source: (),  # PIL's own filter on PIL's own box: exact
+    )
+)
+register_cost(
+    "pil_box",
+    lambda c: box_resample(c.pil, [Resize(c.spec.width // 2, c.spec.height // 2)], c.spec),
+    touched=1.25,
+)

@@ -20,7 +20,6 @@ from tqdm import tqdm  # text bars everywhere: tqdm.auto warns in Jupyter withou
 
 from reorder.frontends import hint, parse
 from reorder.ir import Envelope, ImageSpec, LogicalPipeline, PhysicalPlan
-from reorder.kernels.decode import LOADERS, jpeg_size
 from reorder.measure.cost import calibrated
 from reorder.measure.cover import (
     copies_at,
@@ -39,10 +38,12 @@ from reorder.measure.verify import (
     output_units,
     run_coupled,
 )
-from reorder.plan import Candidate, Plan, PlanTransform, Report
+from reorder.ops.decode import LOADERS, jpeg_size
+from reorder.plan import Candidate, Plan, Report
 from reorder.rng import preserved_rng
-from reorder.rules import RULES
+from reorder.rules import APPROXIMATE_RULE_NAMES, EXACT_RULES, RULES
 from reorder.runtime import LazyImage
+from reorder.runtime.transform import PlanTransform
 from reorder.search import as_written, enumerate_plans
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
@@ -216,13 +217,8 @@ def optimize(
     if nothing is both faster and equivalent, the plan runs the original pipeline and says
     why.
     """
-    if tolerance not in TOLERANCES:
-        raise ValueError(f"tolerance must be one of {sorted(TOLERANCES)}, not {tolerance!r}")
-    if time_budget is not None and not _positive_seconds(time_budget):
-        raise ValueError(
-            "time_budget must be a positive number of seconds (None: no limit), "
-            f"not {time_budget!r}"
-        )
+    # Past 50 lines by its docstring, the public reference of `reorder.optimize`.
+    _check_arguments(tolerance, time_budget)
     started = time.perf_counter()
     deadline = started + time_budget if time_budget is not None else None
     paths = sample_paths(samples)
@@ -239,7 +235,7 @@ def optimize(
             if dataset is None:
                 spread += neighbour_sizes(spread)
             more = functools.partial(copies_at, paths, spread, folder)
-            return _optimize(
+            search = _Search(
                 pipeline,
                 paths,
                 cover,
@@ -251,8 +247,18 @@ def optimize(
                 repeats,
                 started,
                 deadline,
-                progress,
             )
+            return _optimize(search, progress)
+
+
+def _check_arguments(tolerance: str, time_budget: Any) -> None:
+    if tolerance not in TOLERANCES:
+        raise ValueError(f"tolerance must be one of {sorted(TOLERANCES)}, not {tolerance!r}")
+    if time_budget is not None and not _positive_seconds(time_budget):
+        raise ValueError(
+            "time_budget must be a positive number of seconds (None: no limit), "
+            f"not {time_budget!r}"
+        )
 
 
 def _positive_seconds(value: Any) -> bool:
@@ -265,117 +271,176 @@ def _positive_seconds(value: Any) -> bool:
         return False
 
 
-def _optimize(
-    pipeline: LogicalPipeline,
-    paths: list[str],
-    cover: list[str],
-    more: Callable[[], Iterable[str]],
-    headers: int | None,
-    tolerance: str,
-    seed_list: list[int],
-    max_timed: int,
-    repeats: int,
-    started: float,
-    deadline: float | None,
-    progress: bool,
-) -> Plan:
-    original = reference_call(pipeline)
-    ranked, estimates = rank(pipeline, paths, tolerance)
-    seeds = len(seed_list)
-    checked = paths + cover
-    bar = tqdm(total=max_timed + 2, desc="reorder", disable=not progress, leave=False)
+@dataclass(frozen=True)
+class _Search:
+    """What one call of `optimize` searches with."""
+
+    pipeline: LogicalPipeline
+    paths: list[str]  # the samples
+    cover: list[str]  # copies of them cut to the dataset's extreme sizes
+    more: Callable[[], Iterable[str]]  # more copies, made on demand, to widen the chosen
+    headers: int | None  # how many dataset headers gave the sizes (None: the samples')
+    tolerance: str
+    seed_list: list[int]
+    max_timed: int
+    repeats: int
+    started: float
+    deadline: float | None
+
+    @property
+    def checked(self) -> list[str]:
+        return self.paths + self.cover
+
+    def over_budget(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """The candidates' verification and timing."""
+
+    references: list[Outcome]
+    verdicts: dict[PhysicalPlan, Verification]
+    envelopes: dict[PhysicalPlan, Envelope]
+    timed: dict[PhysicalPlan, float]
+    original_ms: float | None
+    per_sample_ms: list[float]
+    timable: list[str]  # the samples the original processes (not only raises on)
+    cut_short: bool  # whether the budget, not the candidates, ended the verification
+
+
+def _optimize(search: _Search, progress: bool) -> Plan:
+    pipeline, tolerance = search.pipeline, search.tolerance
+    ranked, estimates = rank(pipeline, search.paths, tolerance)
+    measured = _measure(search, ranked, progress)
+    runs = _runs(search.checked, search.seed_list)
+    candidates = [
+        _candidate(plan, pipeline, estimates[plan], verdict, measured, tolerance, runs)
+        for plan, verdict in measured.verdicts.items()
+    ]
+    chosen = _widen_chosen(
+        pipeline,
+        measured.verdicts,
+        candidates,
+        measured.envelopes,
+        search.checked,
+        search.more,
+        search.seed_list,
+        tolerance,
+        output_units(pipeline, measured.references),
+        search.deadline,
+    )
+    physical = list(measured.verdicts)[chosen] if chosen is not None else None
+    envelope = measured.envelopes.get(physical) if physical is not None else None
+    raised, first_error = _raised(measured.references, runs, search.paths)
+    if physical is not None:
+        accepted = sum(c.accepted for c in candidates)
+        why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
+    else:
+        error = first_error if not measured.timable else ""
+        why = _why_original(candidates, tolerance, error, pipeline)
+    if measured.cut_short:
+        why = _budget_note(search, why, len(measured.verdicts), len(ranked))
+    for_images = _for_images(search, ranked, measured, physical, envelope)
+    report = Report(
+        tolerance,
+        measured.original_ms,
+        len(search.paths),
+        len(search.seed_list),
+        tuple(candidates),
+        chosen,
+        why,
+        time.perf_counter() - search.started,
+        _spread(search.paths, pipeline.input_kind, measured.per_sample_ms),
+        for_images[2],
+        (_covered(search), *(envelope.describe() if envelope is not None else ())),
+        raised,
+    )
+    plan = Plan(pipeline, physical, report, for_images[0], envelope, for_images[1])
+    plan.sample_paths = search.paths
+    return plan
+
+
+def _for_images(
+    search: _Search,
+    ranked: list[PhysicalPlan],
+    measured: _Measured,
+    physical: PhysicalPlan | None,
+    envelope: Envelope | None,
+) -> tuple[PhysicalPlan | None, Envelope | None, str]:
+    """What runs on PIL images the user decoded, where it was verified, and why."""
+    if physical is None or search.pipeline.input_kind != "pil" or not measured.timable:
+        return physical, envelope, ""
+    return _decoded_plan(
+        search.pipeline,
+        ranked,
+        measured.timable,
+        search.cover,
+        search.seed_list,
+        search.tolerance,
+        search.repeats,
+        search.deadline,
+    )
+
+
+def _measure(search: _Search, ranked: list[PhysicalPlan], progress: bool) -> _Measured:
+    """Verify the ranked candidates until `max_timed` pass, then time those that did."""
+    pipeline, tolerance, seeds = search.pipeline, search.tolerance, len(search.seed_list)
+    bar = tqdm(total=search.max_timed + 2, desc="reorder", disable=not progress, leave=False)
     bar.set_postfix_str(f"{len(ranked)} candidates generated; reference outputs")
     references, verdicts, envelopes = verify_candidates(
-        pipeline, ranked, checked, seed_list, tolerance, max_timed, deadline, bar
+        pipeline,
+        ranked,
+        search.checked,
+        search.seed_list,
+        tolerance,
+        search.max_timed,
+        search.deadline,
+        bar,
     )
-    # Whether the budget, not the candidates, ended the verification.
-    cut_short = deadline is not None and time.perf_counter() > deadline
+    cut_short = search.over_budget()
     passing = [p for p in verdicts if verdicts[p].within(tolerance, _margin(p))]
     # Time only what the original processes: an error path says nothing about speed.
     # (a sample that raises under some seeds is timed: its error path is the same in all)
     timable = [
         p
-        for i, p in enumerate(paths)
+        for i, p in enumerate(search.paths)
         if not all(r.error for r in references[i * seeds : (i + 1) * seeds])
     ]
     bar.set_postfix_str(f"timing {len(passing)} candidates")
+    original = reference_call(pipeline)
     timed, original_ms, per_sample_ms = _time(
-        pipeline, original, passing, envelopes, timable, repeats, deadline
+        pipeline, original, passing, envelopes, timable, search.repeats, search.deadline
     )
     bar.update(1)
     bar.close()
-
-    raised, first_error = _raised(references, _runs(checked, seed_list), paths)
-    candidates = [
-        _candidate(
-            plan,
-            pipeline,
-            estimates[plan],
-            verdict,
-            timed.get(plan),
-            original_ms,
-            tolerance,
-            _where(verdict, _runs(checked, seed_list)),
-        )
-        for plan, verdict in verdicts.items()
-    ]
-    chosen = _widen_chosen(
-        pipeline,
-        verdicts,
-        candidates,
-        envelopes,
-        checked,
-        more,
-        seed_list,
-        tolerance,
-        output_units(pipeline, references),
-        deadline,
+    return _Measured(
+        references, verdicts, envelopes, timed, original_ms, per_sample_ms, timable, cut_short
     )
-    physical = list(verdicts)[chosen] if chosen is not None else None
-    envelope = envelopes.get(physical) if physical is not None else None
-    decoded, decoded_envelope, decoded_why = physical, envelope, ""
-    if physical is not None:
-        accepted = sum(c.accepted for c in candidates)
-        why = f"fastest of {accepted} equivalent candidates within '{tolerance}'"
-        if pipeline.input_kind == "pil" and timable:
-            decoded, decoded_envelope, decoded_why = _decoded_plan(
-                pipeline, ranked, timable, cover, seed_list, tolerance, repeats, deadline
-            )
-    else:
-        why = _why_original(candidates, tolerance, first_error if not timable else "", pipeline)
-    if cut_short and not verdicts:
-        why = (
-            f"the time budget ({deadline - started:g} s) ended the search before any of the "
-            f"{len(ranked)} candidates was verified: a larger one may find a faster plan"
+
+
+def _budget_note(search: _Search, why: str, verified: int, ranked: int) -> str:
+    budget = f"the time budget ({search.deadline - search.started:g} s)"
+    if not verified:
+        return (
+            f"{budget} ended the search before any of the {ranked} candidates was verified: "
+            "a larger one may find a faster plan"
         )
-    elif cut_short:
-        why += (
-            f"; the time budget ({deadline - started:g} s) ended the search after verifying "
-            f"{len(verdicts)} of {len(ranked)} candidates: a larger one may find a faster plan"
-        )
-    elapsed = time.perf_counter() - started
-    covered = f"{len(paths)} samples and {len(cover)} copies of them cut to the extreme sizes " + (
-        f"among the dataset's {headers} file headers"
-        if headers is not None
+    return (
+        f"{why}; {budget} ended the search after verifying {verified} of {ranked} "
+        "candidates: a larger one may find a faster plan"
+    )
+
+
+def _covered(search: _Search) -> str:
+    """What verification covered, for the report."""
+    among = (
+        f"among the dataset's {search.headers} file headers"
+        if search.headers is not None
         else "among theirs (no dataset= given: other sizes may run at the original's speed)"
     )
-    report = Report(
-        tolerance,
-        original_ms,
-        len(paths),
-        seeds,
-        tuple(candidates),
-        chosen,
-        why,
-        elapsed,
-        _spread(paths, pipeline.input_kind, per_sample_ms),
-        decoded_why,
-        (covered, *(envelope.describe() if envelope is not None else ())),
-        raised,
-    )
-    plan = Plan(pipeline, physical, report, decoded, envelope, decoded_envelope)
-    plan.sample_paths = paths
-    return plan
+    copies = f"{len(search.cover)} copies of them cut to the extreme sizes"
+    return f"{len(search.paths)} samples and {copies} {among}"
 
 
 def rank(
@@ -384,11 +449,11 @@ def rank(
     """Every plan the rules reach (but the as-written one), cheapest estimate first."""
     # An approximate rewrite is only verified where the samples exercise it; under
     # "exact" nothing unverified may slip through on other images, so none is used.
-    rules = [r for r in RULES if tolerance != "exact" or r.exactness == "exact"]
+    rules = EXACT_RULES if tolerance == "exact" else RULES
     plans = enumerate_plans(pipeline, rules)
     # Where the fast decoder would never run on the samples, it would be untested.
     if not any(_fast_jpeg(p, pipeline.loader) for p in paths):
-        plans = [p for p in plans if p.decode.option("backend") != "simplejpeg"]
+        plans = [p for p in plans if not p.fast_decode]
     baseline = as_written(pipeline)
     kind = pipeline.input_kind
     specs = [s for p in paths if (s := _spec_of_file(p, kind)) is not None]
@@ -537,6 +602,7 @@ def _widen(
     that add nothing; then `more` inputs, copies at other sizes of the dataset (a fixed
     resize meets a shrink per size). Stops at the first run that fails, or after
     `WIDEN_S` seconds. The verdict of these runs, and their (image, seed)s."""
+    # One function past 50 lines: both loops feed one log of runs under one stop time.
     stop = time.perf_counter() + WIDEN_S
     stop = min(stop, deadline) if deadline is not None else stop
     generators = pipeline.generators
@@ -597,12 +663,10 @@ def _decoded_plan(
     more than Pillow's own resize: a few plans that decode as the original does
     (`_decoded_options`; `ranked` is in cost-model order) are verified against the
     original on up to `DECODED_SAMPLES` decoded samples and the `cover` images, and timed
-    on the samples; the fastest equivalent one is kept if it beats the original. Decoded
-    arrays and tensors need no such choice: the plans run the original's own kernels."""
-    paths = paths[:: max(1, -(-len(paths) // DECODED_SAMPLES))]
-    load = LOADERS[pipeline.loader]
-    images = [load(p) for p in paths]
-    checked = images + [load(p) for p in cover]
+    on the samples; the fastest equivalent one is kept if it beats the original. (Decoded
+    arrays and tensors need no such choice: plans run the original's kernels on them.)"""
+    load, step = LOADERS[pipeline.loader], max(1, -(-len(paths) // DECODED_SAMPLES))
+    images, covered = [load(p) for p in paths[::step]], [load(p) for p in cover]
     options = _decoded_options(pipeline, ranked, images[0])
     if not options:
         return None, None, f"{_DECODED} the original: no rewrite applies past the decoder"
@@ -612,17 +676,7 @@ def _decoded_plan(
         str(i): candidate_call(pipeline, plan, record_into=envelopes[i])
         for i, plan in enumerate(options)
     }
-    outcomes = {
-        name: [run_coupled(call, img, s, pipeline.generators) for img in checked for s in seeds]
-        for name, call in calls.items()
-    }
-    units = output_units(pipeline, outcomes["original"])
-    equivalent = [
-        name
-        for name, plan in zip(calls, [None, *options], strict=True)
-        if plan is not None
-        and compare(outcomes["original"], outcomes[name], units).within(tolerance, _margin(plan))
-    ]
+    equivalent = _equivalent(pipeline, calls, options, images + covered, seeds, tolerance)
     if not equivalent:
         return None, None, f"{_DECODED} the original: no plan is within '{tolerance}' there"
     timed = {"original": calls["original"]}
@@ -643,6 +697,29 @@ def _decoded_plan(
     best = options[int(fastest)]
     why = f"{_DECODED} {best.describe(names, with_decode=False)} ({times})"
     return best, envelopes[int(fastest)], why
+
+
+def _equivalent(
+    pipeline: LogicalPipeline,
+    calls: dict[str, Callable[[Any], Any]],
+    options: list[PhysicalPlan],
+    images: list[Any],
+    seeds: list[int],
+    tolerance: str,
+) -> list[str]:
+    """The names in `calls` (the original, then one per option) of the options that
+    verify against the original on `images` under every seed."""
+    outcomes = {
+        name: [run_coupled(call, img, s, pipeline.generators) for img in images for s in seeds]
+        for name, call in calls.items()
+    }
+    units = output_units(pipeline, outcomes["original"])
+    return [
+        name
+        for name, plan in zip(calls, [None, *options], strict=True)
+        if plan is not None
+        and compare(outcomes["original"], outcomes[name], units).within(tolerance, _margin(plan))
+    ]
 
 
 def _decoded_options(
@@ -690,11 +767,8 @@ def _spread(paths: list[str], kind: str, original_ms: list[float]) -> str:
     return line
 
 
-APPROXIMATE = {rule.name for rule in RULES if rule.exactness == "approximate"}
-
-
 def _approximations(plan: PhysicalPlan) -> int:
-    return len(set(plan.rules) & APPROXIMATE)
+    return len(set(plan.rules) & APPROXIMATE_RULE_NAMES)
 
 
 def _margin(plan: PhysicalPlan) -> float:
@@ -709,7 +783,10 @@ def _choose(candidates: list[Candidate]) -> int | None:
         return None
     fastest = min(candidates[i].ms for i in accepted)
     close = [i for i in accepted if candidates[i].ms <= fastest * MIN_SPEEDUP]
-    return min(close, key=lambda i: (len(set(candidates[i].rules) & APPROXIMATE), candidates[i].ms))
+    return min(
+        close,
+        key=lambda i: (len(set(candidates[i].rules) & APPROXIMATE_RULE_NAMES), candidates[i].ms),
+    )
 
 
 def _candidate(
@@ -717,13 +794,13 @@ def _candidate(
     pipeline: LogicalPipeline,
     estimated: float,
     verdict: Verification,
-    ms: float | None,
-    original_ms: float | None,
+    measured: _Measured,
     tolerance: str,
-    worst: str,
+    runs: list[tuple[str, int]],
 ) -> Candidate:
     names = [op.name for op in pipeline.ops]
-    speedup = original_ms / ms if ms else None
+    ms = measured.timed.get(plan)
+    speedup = measured.original_ms / ms if ms else None
     if verdict.problem is not None:
         accepted, reason = False, verdict.problem
     elif not verdict.within(tolerance):
@@ -750,7 +827,7 @@ def _candidate(
         verdict.mean_abs if compared else None,
         accepted,
         reason,
-        worst,
+        _where(verdict, runs),
     )
 
 
