@@ -14,6 +14,7 @@ import faulthandler
 import os
 import subprocess
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,16 +32,15 @@ import reorder
 from conftest import MEAN, STD, USER_LOADERS, build_png, png_chunks, write_image
 from reorder.frontends import parse
 from reorder.measure.verify import compare, output_units, run_coupled
+from reorder.optimizer import APPROXIMATION_MARGIN_DB, reverify
 from reorder.plan import Plan, Report
-from reorder.planner import APPROXIMATION_MARGIN_DB, reverify
-from reorder.rules import RULES
+from reorder.rules import EXACT_RULE_NAMES as EXACT_RULES
 from reorder.search import enumerate_plans
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The image decoding:DeprecationWarning",
     "ignore:Corrupt JPEG data",
 )
-EXACT_RULES = {rule.name for rule in RULES if rule.exactness == "exact"}
 SEEDS = (0, 1)
 LOADERS = ("pil", "torchvision.io", "cv2")
 
@@ -190,7 +190,9 @@ FUZZ_EXAMPLES = 300  # per test run, over the three loaders
 
 
 def _seed_files() -> dict[str, bytes]:
-    folder = Path(os.environ.get("TMPDIR", "/tmp"))
+    # A folder of this process's own: two test workers writing one shared file at
+    # collection raced, and one read it empty.
+    folder = Path(tempfile.mkdtemp(prefix="reorder-fuzz-seed-"))
     made = {
         "jpg": write_image(folder, 72, 48, "jpg", seed=2, name="fuzz_seed"),
         "progressive": write_image(
