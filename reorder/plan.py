@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from reorder import planfile
 from reorder.ir import Envelope, LogicalPipeline, PhysicalPlan
+from reorder.planfile import contents as plan_file_contents
+from reorder.planfile import write as write_plan_file
 from reorder.runtime.sources import LazyImage
 from reorder.runtime.transform import SAME_PLAN, PlanTransform
 
@@ -204,7 +205,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan file's content (see `reorder.planfile`)."""
-        return planfile.contents(
+        return plan_file_contents(
             self.pipeline,
             self.source,
             self.transform.watch.settings,
@@ -214,4 +215,4 @@ class Plan:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        planfile.write(self.to_dict(), path)
+        write_plan_file(self.to_dict(), path)

@@ -542,3 +542,45 @@ def test_colour_on_arrays_leaves_tensor_pipelines_alone():
     transform = v2.Compose([v2.ColorJitter(0.4, 0.4, 0.4, 0.1), v2.Resize(100)])
     pipeline = parse(transform, loader="torchvision.io")
     assert list(apply_rule(RULE["color_on_arrays"], as_written(pipeline), pipeline)) == []
+
+
+# -- the engine ------------------------------------------------------------------------
+
+
+def test_a_new_rule_is_a_row_the_search_applies_without_change():
+    """A rule added to a table (here: flips to OpenCV, each plan one flip) is found by the
+    same search, through the one engine."""
+    from reorder.ir import Trait
+    from reorder.rules import Rule, Stages
+    from reorder.rules.engine import fuse_into
+    from reorder.search import enumerate_plans
+
+    flips_to_cv = Rule(
+        "flips_to_cv",
+        exact=True,
+        why="a flip is the same permutation of pixels in OpenCV and in PIL, by definition",
+        match=((Stages(("reference",), every=Trait.AXIS_ALIGNED, none=Trait.RESAMPLE),),),
+        rewrite=fuse_into("cv"),
+    )
+    transform = T.Compose([T.RandomHorizontalFlip(), T.Resize(32), T.RandomVerticalFlip()])
+    plans = enumerate_plans(parse(transform), (flips_to_cv,))
+    kernels = {tuple(s.kernel for s in p.segments[0].stages) for p in plans}
+    assert kernels == {
+        ("reference", "reference", "reference"),
+        ("cv", "reference", "reference"),
+        ("reference", "reference", "cv"),
+        ("cv", "reference", "cv"),
+    }
+
+
+def test_the_engine_matches_the_longest_window_and_resumes_after_it():
+    """crop_before_resize takes the longest run of axis-aligned stages with one resample
+    (crop, resize, flip) and starts the next at its end (resize, crop)."""
+    transform = T.Compose(
+        [T.CenterCrop(60), T.Resize(40), T.RandomHorizontalFlip(), T.Resize(30), T.CenterCrop(20)]
+    )
+    _, plans = rewrites("crop_before_resize", transform)
+    windows = {
+        tuple(s.ops for s in p.segments[0].stages if s.kernel == "pil_box") for p in plans
+    }
+    assert windows == {((0, 1, 2),), ((3, 4),)}

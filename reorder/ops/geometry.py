@@ -461,7 +461,7 @@ def linear_branch(op: Resize, spec: ImageSpec) -> Branch | None:
 
 
 @register_op_kernel(Resize, OPENCV_AREA)
-def area_branch(op: Resize, spec: ImageSpec) -> Branch | None:
+def _area_branch(op: Resize, spec: ImageSpec) -> Branch | None:
     if _shrinks(op, spec):
         # Output sizes are rounded down (341 for 512 * 2/3): a shrink is mild when the
         # unrounded size, within one pixel, is.

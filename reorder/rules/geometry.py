@@ -38,14 +38,16 @@ CROP_BEFORE_RESIZE = Rule(
 OPENCV_KERNELS = Rule(
     "opencv_kernels",
     exact=False,
-    why="OpenCV runs bilinear upscales, rotations (PIL's matrix, shifted to OpenCV's pixel "
-    "centres), flips, crops and pads on arrays; each op it cannot match falls back to PIL",
+    why="each op with an OpenCV kernel that matches PIL's result runs on arrays (bilinear "
+    "upscales, rotations with PIL's matrix shifted to OpenCV's pixel centres, flips, crops, "
+    "pads, and what else registers one); where a kernel cannot match, the op runs in PIL",
     match=((Stages((REFERENCE_KERNEL.name,), runs_on=OPENCV),),),
     rewrite=fuse_into(CV.name),
     every=True,
     approximate_on=(
-        "inputs under 32 px (edge rows), bilinear enlargements (PIL renormalizes at the "
-        "edges, OpenCV replicates) and rotations (pixel-centre ties, corner fill)"
+        "the approximate branches of the kernels it runs (listed per plan): inputs under "
+        "32 px (edge rows), bilinear enlargements (PIL renormalizes at the edges, OpenCV "
+        "replicates), rotations (pixel-centre ties, corner fill)"
     ),
 )
 
