@@ -580,7 +580,5 @@ def test_the_engine_matches_the_longest_window_and_resumes_after_it():
         [T.CenterCrop(60), T.Resize(40), T.RandomHorizontalFlip(), T.Resize(30), T.CenterCrop(20)]
     )
     _, plans = rewrites("crop_before_resize", transform)
-    windows = {
-        tuple(s.ops for s in p.segments[0].stages if s.kernel == "pil_box") for p in plans
-    }
+    windows = {tuple(s.ops for s in p.segments[0].stages if s.kernel == "pil_box") for p in plans}
     assert windows == {((0, 1, 2),), ((3, 4),)}
