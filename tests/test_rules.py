@@ -27,7 +27,7 @@ from reorder.rules import rewrites as apply_rule
 from reorder.runtime import LazyImage
 from reorder.runtime.transform import PlanTransform
 from reorder.samples import make_scene
-from reorder.search import as_written
+from reorder.search import as_written, enumerate_plans
 
 RULE = {rule.name: rule for rule in RULES}
 
@@ -582,3 +582,18 @@ def test_the_engine_matches_the_longest_window_and_resumes_after_it():
     _, plans = rewrites("crop_before_resize", transform)
     windows = {tuple(s.ops for s in p.segments[0].stages if s.kernel == "pil_box") for p in plans}
     assert windows == {((0, 1, 2),), ((3, 4),)}
+
+
+def test_a_v2_container_of_geometry_stays_put_as_plan_files_expect():
+    """A RandomChoice of resizes keeps its reference stage while the crop after it runs
+    in OpenCV: plans saved before the re-cut hold that stage, and must still load."""
+    from torchvision.transforms import v2
+
+    transform = v2.Compose(
+        [v2.RandomChoice([v2.Resize(60), v2.Resize((40, 80))]), v2.CenterCrop(36)]
+    )
+    pipeline = parse(transform)
+    names = [op.name for op in pipeline.ops]
+    described = {p.describe(names, with_decode=False) for p in enumerate_plans(pipeline)}
+    assert "reference(RandomChoice) -> cv(CenterCrop)" in described
+    assert not any("cv(RandomChoice)" in d for d in described)

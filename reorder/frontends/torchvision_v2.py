@@ -221,8 +221,17 @@ def _container_traits(t: Any) -> Trait:
     return shared
 
 
+_GEOMETRY = Trait.AXIS_ALIGNED | Trait.ROTATE | Trait.RESAMPLE | Trait.FILLS
+
+
 def _container_produces(t: Any) -> tuple[type, ...]:
-    return tuple(cls for m in t.transforms for cls in _model_of(m).produces)
+    """What its members lower to, for a backend to take the container whole; none where a
+    member moves pixels: a rule on geometry must see each op, so it stays put (as in the
+    search that plan files were written from)."""
+    members = [_model_of(m) for m in t.transforms]
+    if any(m.traits & _GEOMETRY for m in members):
+        return ()
+    return tuple(cls for m in members for cls in m.produces)
 
 
 def _model_of(t: Any) -> LogicalOp:
