@@ -77,6 +77,12 @@ values = st.one_of(
     st.builds(A.ToGray, num_output_channels=st.sampled_from([1, 3]), p=probability),
     st.builds(A.GaussNoise, p=probability),
     st.builds(A.CoarseDropout, p=probability),
+    st.builds(
+        A.GaussianBlur,
+        blur_limit=st.sampled_from([(3, 7), (0, 0)]),
+        sigma_limit=st.sampled_from([(0.5, 2.0), 1.0]),
+        p=probability,
+    ),
     st.builds(A.Blur, p=probability),  # not modelled: a barrier
     st.just(A.Lambda(image=_upside_down)),  # opaque, and it moves pixels
 )

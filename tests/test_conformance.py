@@ -20,12 +20,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torchvision.transforms import functional as F
 
 from reorder.ir import ImageSpec
 from reorder.ops import KERNELS, OP_KERNELS, REFERENCE
+from reorder.ops.blur import GaussianBlur, V2GaussianBlur
 from reorder.ops.colour import ColorAdjust, Gray
 from reorder.ops.conversion import Normalize, ToFloat, ToUint8Tensor
-from reorder.ops.geometry import Crop, Flip, Pad, Resize, Rotate
+from reorder.ops.geometry import Crop, Flip, Pad, Perspective, Resize, Rotate
 from reorder.ops.registry import Container, apply_reference, branch_for
 from reorder.photos import UNSEEN, write_photos
 from reorder.samples import make_scene
@@ -35,6 +37,35 @@ Examples = Callable[[int, int, int], list]  # (width, height, channels) -> concr
 
 def _fill(channels: int, rgb: tuple[int, int, int]) -> int | tuple[int, ...]:
     return rgb if channels == 3 else rgb[0]
+
+
+def _blurs(blur: type) -> Examples:
+    """Blurs of many kernel sizes, up to the largest whose padding fits the image."""
+    return lambda w, h, c: [
+        blur((3, 3), (0.5, 0.5)),
+        blur((5, 5), (1.3, 1.3)),
+        blur((3, 9), (0.8, 2.5)),
+        blur((min(2 * w - 1, 31), min(2 * h - 1, 31)), (4.0, 4.0)),
+    ]
+
+
+def _perspectives(w: int, h: int, c: int) -> list[Perspective]:
+    """Warps as RandomPerspective draws them: each corner moved inwards (or kept)."""
+    corners = [[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]
+    moved = [[w // 10, h // 8], [w - 1 - w // 20, 0], [w - 1, h - 1 - h // 6], [w // 7, h - 1]]
+
+    def coefficients(endpoints: list[list[int]]) -> tuple[float, ...]:
+        return tuple(F._get_perspective_coeffs(corners, endpoints))
+
+    return [
+        Perspective(coefficients(moved)),
+        Perspective(coefficients(moved), "nearest", _fill(c, (255, 0, 0))),
+        Perspective(coefficients(moved), "bilinear", _fill(c, (10, 200, 30))),
+        Perspective(coefficients(moved), "bilinear", (90,)),
+        Perspective(coefficients(moved), "bicubic"),  # the reference's alone
+        Perspective(coefficients(corners), "nearest"),  # distortion_scale=0
+    ]
+
 
 EXAMPLES: dict[type, Examples] = {
     Resize: lambda w, h, c: [
@@ -49,6 +80,7 @@ EXAMPLES: dict[type, Examples] = {
     Crop: lambda w, h, c: [Crop(w // 4, h // 5, w // 2, h // 2), Crop(-3, -2, w, h)],
     Pad: lambda w, h, c: [
         Pad(3, 1, 4, 2, fill=_fill(c, (10, 20, 30))),
+        Pad(1, 2, 0, 5, fill=(77,)),  # one value for every channel, as PIL reads it
         *(Pad(2, 3, 2, 3, mode=mode) for mode in ("edge", "reflect", "symmetric")),
     ],
     Flip: lambda w, h, c: [Flip(True), Flip(False)],
@@ -61,6 +93,7 @@ EXAMPLES: dict[type, Examples] = {
         Rotate(270.0, expand=True),
         Rotate(0.0),
         Rotate(12.0, center=(w / 3, h / 4)),
+        Rotate(-15.0, "bilinear", fill=(128,)),
     ],
     ColorAdjust: lambda w, h, c: [
         ColorAdjust((0,), 1.3, None, None, None),
@@ -70,6 +103,9 @@ EXAMPLES: dict[type, Examples] = {
         ColorAdjust((3, 1, 0, 2), 0.8, 1.2, 0.5, -0.2),
     ],
     Gray: lambda w, h, c: [Gray(1), Gray(3)],
+    GaussianBlur: _blurs(GaussianBlur),
+    V2GaussianBlur: _blurs(V2GaussianBlur),
+    Perspective: _perspectives,
 }
 
 # Op chains for the kernels that fuse several ops into one stage.
@@ -105,6 +141,12 @@ FLOORS = {
     "resize_blur": 37.0,
     "rotate_warp": 40.0,
     "color_hue": 65.0,
+    # One value in ~10^5 rounded the other way, never by more than a level: 78.3 dB at
+    # worst (a 31x29 kernel on the 23x15 thumbnail), most rows byte-identical.
+    "gaussian_blur": 77.0,
+    # 40.5 dB at worst (bilinear on 97x61: fill where PIL's sample point is a float32
+    # hair outside the image), 53 dB median.
+    "perspective_warp": 39.5,
 }
 # A fused kernel's own floor, where it is approximate as a whole: the conjugated warp on
 # a 40x33 scene measured 23.2 dB (a warp of a few dozen pixels is mostly edge).
@@ -216,3 +258,26 @@ def test_the_table_covers_every_registered_kernel(images):
         (t.__name__, b) for t, b in exercised
     }
     assert not missing, f"registered kernels no example reaches: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        Pad(2, 2, 2, 2, fill=(1, 2)),
+        Rotate(10.0, fill=(1, 2)),
+        Perspective((1.1, 0.05, -12.0, 0.03, 1.08, -9.0, 2e-4, 1e-4), fill=(1, 2)),
+    ],
+    ids=repr,
+)
+def test_a_fill_pil_refuses_fails_in_every_kernel(images, op):
+    """PIL raises on a fill of two values for an RGB image: every kernel raises too
+    (running the reference), rather than padding with a made-up colour."""
+    img = images["imagenet_500x375"]
+    spec = ImageSpec(img.width, img.height, 3)
+    with pytest.raises(ValueError, match="fill"):
+        apply_reference(img, [op])
+    for kernel in _per_op_kernels():
+        stage = KERNELS[kernel]
+        given = img if stage.takes in (Container.PIL, Container.ORIGINAL) else np.asarray(img)
+        with pytest.raises(ValueError, match="fill"):
+            stage.run(given, [op], spec, 1)

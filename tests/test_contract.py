@@ -67,11 +67,24 @@ def ops_of(M):
             fill=st.sampled_from([0, 128]),
         ),
         st.builds(M.Pad, st.sampled_from([2, (1, 3), (1, 2, 3, 4)]), fill=st.sampled_from([0, 9])),
+        st.builds(
+            M.RandomPerspective,
+            st.sampled_from([0.0, 0.3, 0.6]),
+            p=st.sampled_from([0.0, 0.5, 1.0]),
+            interpolation=st.sampled_from([IM.NEAREST, IM.BILINEAR, IM.BICUBIC]),
+            fill=st.sampled_from([0, 128]),
+        ),
     )
     values = st.one_of(
         st.builds(lambda hue: M.ColorJitter(0.4, 0.4, 0.4, hue), st.sampled_from([0.0, 0.1])),
         st.builds(M.Grayscale, st.sampled_from([1, 3])),
         st.builds(M.RandomGrayscale, st.sampled_from([0.0, 0.5, 1.0])),
+        # Kernels up to 31 px: wider than the smallest images, where the original raises.
+        st.builds(
+            M.GaussianBlur,
+            st.sampled_from([1, 3, 5, (3, 9), 31]),
+            sigma=st.sampled_from([0.8, (0.1, 2.0)]),
+        ),
         st.just(M.Lambda(lambda img: img)),
         st.builds(CoinFlipBarrier),
     )

@@ -167,6 +167,7 @@ def _models() -> dict[type, tuple[Lowering, Trait]]:
         A.HueSaturationValue,
         A.GaussNoise,
         A.CoarseDropout,
+        A.GaussianBlur,
     )
     return {
         A.Resize: (_resize, resample),
@@ -185,7 +186,7 @@ def _models() -> dict[type, tuple[Lowering, Trait]]:
         A.ToGray: (_own_apply(_gray), NO_TRAITS),
         A.Normalize: (_own_apply(_normalized), NO_TRAITS),
         ToTensorV2: (_own_apply(_to_tensor), NO_TRAITS),
-        **{cls: (_own_apply(_same), frozenset()) for cls in same_size},
+        **{cls: (_own_apply(_same), NO_TRAITS) for cls in same_size},
     }
 
 

@@ -16,7 +16,8 @@ import torch
 from torchvision import transforms as T
 from torchvision.transforms import functional as F
 
-from reorder.ir import ConcreteOp, ImageSpec, LogicalOp, LogicalPipeline, OpModel, Trait
+from reorder.ir import NO_TRAITS, ConcreteOp, ImageSpec, LogicalOp, LogicalPipeline, OpModel, Trait
+from reorder.ops.blur import GaussianBlur
 from reorder.ops.colour import GRAY_TRAITS, ColorAdjust, Gray, jitter_traits
 from reorder.ops.conversion import (
     PER_VALUE_TRAITS,
@@ -29,12 +30,14 @@ from reorder.ops.conversion import (
 from reorder.ops.geometry import (
     CENTER_CROP_TRAITS,
     FLIP_TRAITS,
+    PERSPECTIVE_TRAITS,
     RESIZE_TRAITS,
     RESIZED_CROP_TRAITS,
     ROTATION_TRAITS,
     Crop,
     Flip,
     Pad,
+    Perspective,
     Resize,
     Rotate,
     pad_traits,
@@ -158,6 +161,20 @@ def _random_rotation(t: T.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
     return [Rotate(angle, _interpolation(t.interpolation), bool(t.expand), center, fill)]
 
 
+def _random_perspective(t: T.RandomPerspective, spec: ImageSpec) -> list[ConcreteOp]:
+    if not torch.rand(1) < t.p:
+        return []
+    startpoints, endpoints = t.get_params(spec.width, spec.height, t.distortion_scale)
+    coefficients = tuple(F._get_perspective_coeffs(startpoints, endpoints))
+    fill = t.fill if isinstance(t.fill, (int, float)) else tuple(t.fill)
+    return [Perspective(coefficients, _interpolation(t.interpolation), fill)]
+
+
+def _gaussian_blur(t: T.GaussianBlur, spec: ImageSpec) -> list[ConcreteOp]:
+    sigma = t.get_params(t.sigma[0], t.sigma[1])
+    return [GaussianBlur(tuple(t.kernel_size), (sigma, sigma))]
+
+
 def _pad(t: T.Pad, spec: ImageSpec) -> list[ConcreteOp]:
     fill = t.fill if isinstance(t.fill, (int, float)) else tuple(t.fill)
     return [Pad(*padding_ltrb(t.padding), fill=fill, mode=t.padding_mode)]
@@ -196,6 +213,10 @@ MODELS: dict[type, OpModel] = {
     T.RandomHorizontalFlip: OpModel("RandomHorizontalFlip", _hflip, FLIP_TRAITS, (Flip,)),
     T.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, FLIP_TRAITS, (Flip,)),
     T.RandomRotation: OpModel("RandomRotation", _random_rotation, ROTATION_TRAITS, (Rotate,)),
+    T.RandomPerspective: OpModel(
+        "RandomPerspective", _random_perspective, PERSPECTIVE_TRAITS, (Perspective,)
+    ),
+    T.GaussianBlur: OpModel("GaussianBlur", _gaussian_blur, NO_TRAITS, (GaussianBlur,)),
     T.Pad: OpModel("Pad", _pad, produces=(Pad,), traits_of=pad_setting_traits),
     T.ToTensor: OpModel("ToTensor", _to_tensor, TO_TENSOR_TRAITS, (ToFloat,)),
     T.PILToTensor: OpModel("PILToTensor", _pil_to_tensor, TO_TENSOR_TRAITS, (ToUint8Tensor,)),

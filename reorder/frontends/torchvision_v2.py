@@ -35,17 +35,20 @@ from reorder.frontends.torchvision_v1 import (
     size_proxy,
 )
 from reorder.ir import NO_TRAITS, ConcreteOp, ImageSpec, LogicalOp, LogicalPipeline, OpModel, Trait
+from reorder.ops.blur import V2GaussianBlur
 from reorder.ops.colour import GRAY_TRAITS, ColorAdjust, Gray
 from reorder.ops.conversion import PER_VALUE_TRAITS, TO_TENSOR_TRAITS, Normalize, ToDtype, ToImage
 from reorder.ops.geometry import (
     CENTER_CROP_TRAITS,
     FLIP_TRAITS,
+    PERSPECTIVE_TRAITS,
     RESIZE_TRAITS,
     RESIZED_CROP_TRAITS,
     ROTATION_TRAITS,
     Crop,
     Flip,
     Pad,
+    Perspective,
     Resize,
     Rotate,
     TensorResize,
@@ -139,6 +142,21 @@ def _random_rotation(t: v2.RandomRotation, spec: ImageSpec) -> list[ConcreteOp]:
 def _random_affine(t: v2.RandomAffine, spec: ImageSpec) -> list[ConcreteOp]:
     # No kernel models an affine warp yet: v2 applies it, on PIL images and tensors alike.
     return [TransformApply(t, _params(t, spec), spec, spec)]
+
+
+def _random_perspective(t: v2.RandomPerspective, spec: ImageSpec) -> list[ConcreteOp]:
+    if not _applies(t):
+        return []
+    params = _params(t, spec)
+    coefficients = tuple(params["coefficients"])
+    warp = Perspective(coefficients, _interpolation(t.interpolation), _pil_fill(t))
+    return _own_on_tensors(t, params, [warp], spec)
+
+
+def _gaussian_blur(t: v2.GaussianBlur, spec: ImageSpec) -> list[ConcreteOp]:
+    params = _params(t, spec)
+    blur = V2GaussianBlur(tuple(t.kernel_size), tuple(params["sigma"]))
+    return _own_on_tensors(t, params, [blur], spec)
 
 
 def _pad(t: v2.Pad, spec: ImageSpec) -> list[ConcreteOp]:
@@ -257,6 +275,10 @@ MODELS: dict[type, OpModel] = {
     v2.RandomVerticalFlip: OpModel("RandomVerticalFlip", _vflip, FLIP_TRAITS, (Flip,)),
     v2.RandomRotation: OpModel("RandomRotation", _random_rotation, ROTATION_TRAITS, (Rotate,)),
     v2.RandomAffine: OpModel("RandomAffine", _random_affine, Trait.FILLS, (TransformApply,)),
+    v2.RandomPerspective: OpModel(
+        "RandomPerspective", _random_perspective, PERSPECTIVE_TRAITS, (Perspective,)
+    ),
+    v2.GaussianBlur: OpModel("GaussianBlur", _gaussian_blur, NO_TRAITS, (V2GaussianBlur,)),
     v2.Pad: OpModel("Pad", _pad, produces=(Pad,), traits_of=pad_setting_traits),
     v2.ColorJitter: OpModel(
         "ColorJitter", _color_jitter, produces=(ColorAdjust,), traits_of=color_jitter_traits

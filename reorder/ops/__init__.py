@@ -1,14 +1,12 @@
 """Op families: each module holds its concrete ops, their traits and every kernel that
-implements them, registered next to the code (see `ops.registry`).
+implements them, registered next to the code (see `ops.registry`). Import an op from its
+family module (`reorder.ops.geometry.Resize`).
 
-Importing this package imports every family, so the registries are complete.
+Importing this package imports every family, so the registries are complete: a new
+family module is one name in the import below.
 """
 
-from reorder.ops import backends, box, colour, conversion, geometry, own, warp
-from reorder.ops.colour import ColorAdjust, Gray
-from reorder.ops.conversion import ConvertDtype, Normalize, ToDtype, ToFloat, ToImage, ToUint8Tensor
-from reorder.ops.geometry import Crop, CvResize, Flip, Pad, Resize, Rotate, TensorResize
-from reorder.ops.own import TransformApply
+from reorder.ops import backends, blur, box, colour, conversion, geometry, own, warp
 from reorder.ops.registry import COST_PROBES, KERNELS, OP_KERNELS, REFERENCE, Kernel
 
 __all__ = [
@@ -16,24 +14,9 @@ __all__ = [
     "KERNELS",
     "OP_KERNELS",
     "REFERENCE",
-    "ColorAdjust",
-    "ConvertDtype",
-    "Crop",
-    "CvResize",
-    "Flip",
-    "Gray",
     "Kernel",
-    "Normalize",
-    "Pad",
-    "Resize",
-    "Rotate",
-    "TensorResize",
-    "ToDtype",
-    "ToFloat",
-    "ToImage",
-    "ToUint8Tensor",
-    "TransformApply",
     "backends",
+    "blur",
     "box",
     "colour",
     "conversion",

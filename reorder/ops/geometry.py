@@ -1,4 +1,5 @@
-"""Geometry: resizes, crops, pads, flips and rotations, with every kernel that does them.
+"""Geometry: resizes, crops, pads, flips, rotations and perspective warps, with every kernel
+that does them.
 
 The concrete ops, their output specs, the trait sets the frontends give the transforms
 that lower to them, the reference kernels (torchvision's functional API, as the user's
@@ -7,8 +8,8 @@ match PIL's results, registered per backend:
 
 - `opencv`: where OpenCV computes (within rounding) what PIL computes: a bilinear
   *upscale* (PIL's antialias filter is plain bilinear when enlarging; OpenCV has no
-  antialiasing when shrinking), a rotation with PIL's matrix shifted to OpenCV's pixel
-  centres, flips, in-bounds crops and pads.
+  antialiasing when shrinking), a rotation or a perspective warp with PIL's matrix shifted
+  to OpenCV's pixel centres, flips, in-bounds crops and pads.
 - `opencv_area`: antialiased downscales as OpenCV's pixel-area average, a blur and a
   sample, or for mild shrinks plain bilinear.
 - `opencv_blur`: bilinear shrinks of up to 3x as a blur of the filter's width and a sample.
@@ -28,6 +29,8 @@ import cv2
 import numpy as np
 import torch
 from torchvision import tv_tensors
+from torchvision.transforms import _functional_pil as F_pil
+from torchvision.transforms import _functional_tensor as F_t
 from torchvision.transforms import functional as F
 from torchvision.transforms.v2 import functional as F2
 
@@ -139,6 +142,22 @@ class Rotate(ConcreteOp):
         return spec.with_size(*expanded_size(self.angle, spec.width, spec.height, self.center))
 
 
+@dataclass(frozen=True)
+class Perspective(ConcreteOp):
+    """A perspective warp as PIL's `Image.transform(size, PERSPECTIVE, coefficients)` takes
+    it: output pixel (x, y) reads the input at ((a x + b y + c) / (g x + h y + 1),
+    (d x + e y + f) / (g x + h y + 1)), coefficients (a, ..., h) as torchvision computes
+    them from the corners (`F._get_perspective_coeffs`, float32 values)."""
+
+    coefficients: tuple[float, ...]
+    interpolation: str = "bilinear"
+    fill: float | tuple[float, ...] | None = 0
+
+    def inverse(self) -> np.ndarray:
+        """The coefficients as a 3x3 matrix (output coordinates -> input)."""
+        return np.append(np.array(self.coefficients, np.float64), 1.0).reshape(3, 3)
+
+
 def expanded_size(
     angle: float, width: int, height: int, center: tuple[float, float] | None = None
 ) -> tuple[int, int]:
@@ -191,6 +210,8 @@ RESIZED_CROP_TRAITS = Trait.AXIS_ALIGNED | Trait.RESAMPLE
 CENTER_CROP_TRAITS = Trait.AXIS_ALIGNED | Trait.FILLS
 FLIP_TRAITS = Trait.AXIS_ALIGNED
 ROTATION_TRAITS = Trait.ROTATE | Trait.FILLS
+# Moves every pixel by its own amount and fills the corners: nothing composes with it.
+PERSPECTIVE_TRAITS = Trait.FILLS
 
 
 def pad_traits(padding_mode: str) -> Trait:
@@ -256,6 +277,20 @@ def _rotate(img: Any, op: Rotate) -> Any:
     return F.rotate(img, op.angle, mode, op.expand, list(op.center) if op.center else None, fill)
 
 
+@register_reference(Perspective, cost="reference:perspective")
+def _perspective(img: Any, op: Perspective) -> Any:
+    """What `F.perspective` runs once it has the coefficients (v1 on PIL and tensors; v2
+    on PIL calls the same Pillow code)."""
+    coefficients = list(op.coefficients)
+    if isinstance(img, torch.Tensor):  # as RandomPerspective.forward does for tensors
+        channels = F.get_dimensions(img)[0]
+        fill = 0 if op.fill is None else op.fill
+        values = [fill] * channels if isinstance(fill, (int, float)) else list(fill)
+        return F_t.perspective(img, coefficients, op.interpolation, [float(v) for v in values])
+    mode = F.pil_modes_mapping[F.InterpolationMode(op.interpolation)]
+    return F_pil.perspective(img, coefficients, mode, op.fill)
+
+
 # -- OpenCV kernels ----------------------------------------------------------------------
 
 OPENCV = "opencv"
@@ -275,10 +310,19 @@ MIN_APPROXIMATE_SIDE = 32
 
 
 def border_value(fill: object, channels: int) -> tuple[float, ...]:
+    """PIL's fill as torchvision's `_parse_fill` reads it (one value, or a one-value
+    sequence, for every channel), as OpenCV's four-value border."""
     if fill is None:
         return (0.0,) * 4
-    values = list(fill) if isinstance(fill, tuple) else [fill] * channels
+    values = list(fill) if isinstance(fill, (tuple, list)) else [fill]
+    if len(values) == 1:
+        values = values * channels
     return tuple(float(int(v)) for v in values) + (0.0,) * (4 - len(values))
+
+
+def fill_fits(fill: object, channels: int) -> bool:
+    """Whether PIL takes `fill` for an image of `channels` (it raises on other lengths)."""
+    return not isinstance(fill, (tuple, list)) or len(fill) in (1, channels)
 
 
 def _opencv(name: str, run: Callable[[np.ndarray, Any], np.ndarray], approximate: bool) -> Branch:
@@ -355,7 +399,7 @@ _ROTATE_WARP = _opencv("rotate_warp", _rotate_warp, approximate=True)
 
 @register_op_kernel(Rotate, OPENCV)
 def _rotate_branch(op: Rotate, spec: ImageSpec) -> Branch | None:
-    if op.interpolation not in WARP_FLAGS:
+    if op.interpolation not in WARP_FLAGS or not fill_fits(op.fill, spec.channels):
         return None
     angle = op.angle % 360.0
     if op.center is None and angle == 0.0:
@@ -369,6 +413,62 @@ def _rotate_branch(op: Rotate, spec: ImageSpec) -> Branch | None:
     if min(spec.width, spec.height) < MIN_APPROXIMATE_SIDE:
         return None  # all edge: where OpenCV's border handling and PIL's differ
     return _ROTATE_WARP
+
+
+# PIL samples the input at H @ (x + 0.5, y + 0.5) and reads pixel centres at +0.5; OpenCV
+# samples at H' @ (x, y), its pixel centres at integers: H' = shift(-0.5) @ H @ shift(+0.5).
+# No tie nudge, unlike `warp`: PIL's positions carry the float32 coefficients' noise, so
+# exact ties are rare, and a nudge sends the many that fall a hair below an integer the
+# wrong way (median 58 dB against PIL for nearest instead of 76).
+_FROM_PIXEL_CENTRES = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+_TO_PIXEL_CENTRES = np.linalg.inv(_FROM_PIXEL_CENTRES)
+# Reading a copy framed by one replicated pixel: one pixel further in.
+_INTO_FRAME = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+
+
+def _perspective_warp(arr: np.ndarray, op: Perspective) -> np.ndarray:
+    height, width = arr.shape[:2]
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    border = border_value(op.fill, channels)
+    inverse = _TO_PIXEL_CENTRES @ op.inverse() @ _FROM_PIXEL_CENTRES
+    size = (width, height)
+    flags = cv2.WARP_INVERSE_MAP
+    if op.interpolation == "nearest":
+        return cv2.warpPerspective(
+            arr, inverse, size, flags=flags | cv2.INTER_NEAREST, borderValue=border
+        )
+    # PIL's bilinear fills where the sample point falls outside the image and replicates
+    # edge pixels inside it. A frame of replicated pixels gives the same neighbours with
+    # OpenCV's constant-border path, twice as fast as its replicating one; the nearest
+    # warp of a mask finds where PIL fills (copyTo through it is 5x faster than numpy's
+    # boolean indexing).
+    framed = cv2.copyMakeBorder(arr, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    out = cv2.warpPerspective(framed, _INTO_FRAME @ inverse, size, flags=flags | cv2.INTER_LINEAR)
+    outside = cv2.warpPerspective(
+        np.zeros((height, width), np.uint8),
+        inverse,
+        size,
+        flags=flags | cv2.INTER_NEAREST,
+        borderValue=255,
+    )
+    fill = np.full(out.shape, border[:channels] if channels > 1 else border[0], np.uint8)
+    return cv2.copyTo(fill, outside, out)
+
+
+# Its own cost class: a bilinear warp and its mask cost several times the upscale "cv"
+# measures.
+_PERSPECTIVE_WARP = Branch(
+    "perspective_warp", _perspective_warp, Container.ARRAY, True, cost="cv_perspective"
+)
+
+
+@register_op_kernel(Perspective, OPENCV)
+def _perspective_branch(op: Perspective, spec: ImageSpec) -> Branch | None:
+    if not fill_fits(op.fill, spec.channels):
+        return None  # PIL raises: the reference does, as the original
+    if op.interpolation not in WARP_FLAGS or min(spec.width, spec.height) < MIN_APPROXIMATE_SIDE:
+        return None  # bicubic (another cubic than OpenCV's), or all edge
+    return _PERSPECTIVE_WARP
 
 
 _FLIP = _opencv("flip", lambda arr, op: cv2.flip(arr, 1 if op.horizontal else 0), False)
@@ -389,7 +489,15 @@ def _pad_array(arr: np.ndarray, op: Pad) -> np.ndarray:
 
 
 _PAD = _opencv("pad", _pad_array, approximate=False)
-register_op_kernel(Pad, OPENCV)(lambda op, spec: _PAD if op.mode in _BORDERS else None)
+
+
+@register_op_kernel(Pad, OPENCV)
+def _pad_branch(op: Pad, spec: ImageSpec) -> Branch | None:
+    if op.mode not in _BORDERS:
+        return None
+    if op.mode == "constant" and not fill_fits(op.fill, spec.channels):
+        return None  # PIL raises: the reference does, as the original
+    return _PAD
 
 
 # Filters whose antialiased downscale OpenCV's pixel-area average approximates (42-53 dB
@@ -497,3 +605,8 @@ register_cost(
     lambda c: RESIZE_LINEAR.run(c.array, Resize(c.spec.width * 2, c.spec.height * 2)),
     touched=5.0,
 )
+# A mild tilt (the corners filled), as RandomPerspective draws: PIL's generic transform
+# computes each sample point in double precision, about 3x a resize per pixel.
+_TILT = Perspective((1.1, 0.05, -12.0, 0.03, 1.08, -9.0, 2e-4, 1e-4))
+register_cost("reference:perspective", lambda c: _perspective(c.pil, _TILT), touched=2.0)
+register_cost("cv_perspective", lambda c: _PERSPECTIVE_WARP.run(c.array, _TILT), touched=2.0)

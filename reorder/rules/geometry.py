@@ -45,9 +45,10 @@ OPENCV_KERNELS = Rule(
     rewrite=fuse_into(CV.name),
     every=True,
     approximate_on=(
-        "the approximate branches of the kernels it runs (listed per plan): inputs under "
-        "32 px (edge rows), bilinear enlargements (PIL renormalizes at the edges, OpenCV "
-        "replicates), rotations (pixel-centre ties, corner fill)"
+        "the approximate branches of the kernels it runs (listed per plan), such as inputs "
+        "under 32 px (edge rows), bilinear enlargements (PIL renormalizes at the edges, "
+        "OpenCV replicates), warps (pixel-centre ties, corner fill), float filters (sums in "
+        "another order)"
     ),
 )
 
