@@ -71,6 +71,11 @@ def load(
             stacklevel=2,
         )
     report = replace(_saved_report(data), loaded_from=path)
+    if report.candidates and (physical is None) != (report.chosen is None):
+        raise PlanFileError(
+            f"{path}: its report and its plan disagree on whether a plan was chosen "
+            "(edited by hand?); re-run reorder.optimize"
+        )
     plan = Plan(pipeline, physical, report, for_images, envelope, envelope_for_images)
     if verify is None or physical is None:
         return plan

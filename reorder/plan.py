@@ -10,9 +10,11 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
 from reorder.ir import Envelope, LogicalPipeline, PhysicalPlan
+from reorder.measure.verify import TOLERANCES
 from reorder.planfile import contents as plan_file_contents
 from reorder.planfile import write as write_plan_file
 from reorder.runtime.sources import LazyImage
@@ -88,14 +90,43 @@ class Report:
         """The report of a plan file (JSON has no infinity: null PSNRs are identical
         outputs); raises TypeError or ValueError for one that is not shaped like a report."""
         candidates = tuple(
-            Candidate(**{**c, "rules": tuple(c["rules"]), "worst_psnr": _psnr(c)})
+            _typed(Candidate, {**c, "rules": tuple(c["rules"]), "worst_psnr": _psnr(c)})
             for c in data["candidates"]
         )
-        chosen = data["chosen"]
-        if chosen is not None and not (isinstance(chosen, int) and 0 <= chosen < len(candidates)):
-            raise ValueError(f"chosen candidate {chosen!r} is not in the report")
         envelope = tuple(str(line) for line in data.get("envelope", ()))
-        return cls(**{**data, "candidates": candidates, "envelope": envelope})
+        report = _typed(cls, {**data, "candidates": candidates, "envelope": envelope})
+        if report.tolerance not in TOLERANCES:
+            raise ValueError(f"unknown tolerance {report.tolerance!r}")
+        if report.chosen is not None and not 0 <= report.chosen < len(candidates):
+            raise ValueError(f"chosen candidate {report.chosen!r} is not in the report")
+        return report
+
+
+def _typed(cls: type, values: dict[str, Any]) -> Any:
+    """`cls(**values)`, a report dataclass read from a file, after checking that each
+    value is of its field's declared type; TypeError otherwise."""
+    hints = _FIELD_TYPES[cls]
+    for name, value in values.items():
+        if name in hints and not _is_a(value, hints[name]):
+            raise TypeError(f"a report's {name!r} must be {hints[name]}, not {value!r}")
+    return cls(**values)
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    if get_origin(hint) is UnionType:
+        return any(_is_a(value, option) for option in get_args(hint))
+    if get_origin(hint) is tuple:  # tuple[X, ...]
+        return isinstance(value, tuple) and all(_is_a(v, get_args(hint)[0]) for v in value)
+    if hint is float:  # JSON writes 2.0 as 2.0 but a hand edit may write 2
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+# Resolved once, on import: `get_type_hints` evaluates the annotations' text, and reading
+# a plan file compiles nothing.
+_FIELD_TYPES = {cls: get_type_hints(cls) for cls in (Candidate, Report)}
 
 
 def _psnr(candidate: dict[str, Any]) -> float | None:

@@ -111,7 +111,9 @@ def read_plan_file(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PlanFileError(f"{path}: not a reorder plan file")
     schema = data.get("schema")
-    if not isinstance(schema, int) or isinstance(schema, bool) or schema > SCHEMA_VERSION:
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise PlanFileError(f"{path}: plan schema {schema!r} is not one reorder writes")
+    if schema > SCHEMA_VERSION:
         raise PlanFileError(f"{path}: plan schema {schema!r} is newer than this reorder reads")
     return data
 

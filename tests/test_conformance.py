@@ -62,6 +62,8 @@ def _perspectives(w: int, h: int, c: int) -> list[Perspective]:
         Perspective(coefficients(moved), "nearest", _fill(c, (255, 0, 0))),
         Perspective(coefficients(moved), "bilinear", _fill(c, (10, 200, 30))),
         Perspective(coefficients(moved), "bilinear", (90,)),
+        Perspective(coefficients(moved), "bilinear", _fill(c, (300, -5, 20))),  # clipped
+        Perspective(coefficients(moved), "nearest", -5),
         Perspective(coefficients(moved), "bicubic"),  # the reference's alone
         Perspective(coefficients(corners), "nearest"),  # distortion_scale=0
     ]
@@ -81,6 +83,7 @@ EXAMPLES: dict[type, Examples] = {
     Pad: lambda w, h, c: [
         Pad(3, 1, 4, 2, fill=_fill(c, (10, 20, 30))),
         Pad(1, 2, 0, 5, fill=(77,)),  # one value for every channel, as PIL reads it
+        Pad(2, 1, 1, 2, fill=_fill(c, (300, -5, 20))),  # PIL clips each to 0..255
         *(Pad(2, 3, 2, 3, mode=mode) for mode in ("edge", "reflect", "symmetric")),
     ],
     Flip: lambda w, h, c: [Flip(True), Flip(False)],
@@ -94,6 +97,8 @@ EXAMPLES: dict[type, Examples] = {
         Rotate(0.0),
         Rotate(12.0, center=(w / 3, h / 4)),
         Rotate(-15.0, "bilinear", fill=(128,)),
+        Rotate(20.0, "bilinear", fill=_fill(c, (300, -5, 20))),  # PIL clips each to 0..255
+        Rotate(-8.0, fill=-5),
     ],
     ColorAdjust: lambda w, h, c: [
         ColorAdjust((0,), 1.3, None, None, None),

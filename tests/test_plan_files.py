@@ -30,6 +30,7 @@ from torchvision import transforms as T
 import reorder
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
+from reorder.ir import ImageSpec
 from reorder.ops.decode import pil_rgb_loader
 from reorder.plan import Plan, Report
 from reorder.planfile import SCHEMA_VERSION, PlanFileError, library_versions
@@ -675,3 +676,93 @@ def test_a_missing_file_raises_file_not_found(folder):
     with pytest.raises(FileNotFoundError) as info:
         reorder.load(path, eval_pipeline())
     assert str(path) in str(info.value)
+
+
+# -- an optimized plan's envelope and report, edited ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def optimized(folder, images) -> tuple[Path, dict[str, Any]]:
+    """A plan file written by `optimize` (a report with candidates), its envelope holding
+    one segment whatever was chosen (an exact plan's has none)."""
+    plan = reorder.optimize(
+        eval_pipeline(), images[:2], tolerance="close", seeds=1, repeats=1, progress=False
+    )
+    assert plan.physical is not None and plan.envelope is not None
+    plan.envelope.record(0, ImageSpec(320, 240), "cv_blur", (2.0, 2.0))
+    path = folder / "optimized.json"
+    plan.save(path)
+    return path, json.loads(path.read_text())
+
+
+SEGMENT0 = ("envelope", "segments", 0)
+
+EDITED_PLANS: dict[str, Callable[[dict], None]] = {
+    "a 400-digit size": _set((*SEGMENT0, "sizes", 1, 0), 10**400),
+    "sizes of three values": _set((*SEGMENT0, "sizes"), [[1.0, 1.0, 1.0], [9.0, 9.0, 9.0]]),
+    "sizes empty": _set((*SEGMENT0, "sizes"), [[], []]),
+    "a size as a string": _set((*SEGMENT0, "sizes", 0, 0), "12"),
+    "a size as a bool": _set((*SEGMENT0, "sizes", 0, 0), True),
+    "sizes not lists": _set((*SEGMENT0, "sizes"), ["1234", "5678"]),
+    "the plan chosen, the report says none": _set(("physical",), None),
+}
+
+
+@pytest.mark.parametrize("case", list(EDITED_PLANS))
+def test_an_edited_envelope_or_plan_is_refused(folder, optimized, case, tmp_path):
+    data = copy.deepcopy(optimized[1])
+    EDITED_PLANS[case](data)
+    path = _rewrite(folder, data, f"edited_plan_{list(EDITED_PLANS).index(case)}.json")
+    load_refused(path, eval_pipeline(), tmp_path)
+
+
+CANDIDATE0 = ("report", "candidates", 0)
+
+BAD_REPORTS: dict[str, Callable[[dict], None]] = {
+    "a speedup as a string": _set((*CANDIDATE0, "speedup"), "fast"),
+    "ms as a string": _set((*CANDIDATE0, "ms"), "1.5"),
+    "worst_psnr as a string": _set((*CANDIDATE0, "worst_psnr"), "40 dB"),
+    "original_ms as an object": _set(("report", "original_ms"), {"ms": 1}),
+    "planning_s as a list": _set(("report", "planning_s"), [1.0]),
+    "rules as numbers": _set((*CANDIDATE0, "rules"), [1, 2]),
+    "an unknown tolerance": _set(("report", "tolerance"), "bogus"),
+    "chosen as a bool": _set(("report", "chosen"), True),
+    "chosen out of range": _set(("report", "chosen"), 99),
+    "accepted as a string": _set((*CANDIDATE0, "accepted"), "yes"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REPORTS))
+def test_an_edited_report_is_read_as_damaged_and_every_view_still_works(
+    folder, optimized, images, case
+):
+    """The plan itself was checked: it loads, runs as saved, and the report says it could
+    not be read instead of printing (or crashing on) what the edit put there."""
+    data = copy.deepcopy(optimized[1])
+    BAD_REPORTS[case](data)
+    path = _rewrite(folder, data, f"bad_report_{list(BAD_REPORTS).index(case)}.json")
+    plan = reorder.load(path, eval_pipeline())
+    assert plan.report.why == "the file's report could not be read"
+    # What the file says where it can be read; an unknown one is taken as the strictest.
+    assert plan.report.tolerance == ("exact" if case == "an unknown tolerance" else "close")
+    for view in (str, repr, reorder.Plan.explain, reorder.Plan.to_code):
+        assert isinstance(view(plan), str)
+    original = reorder.load(optimized[0], eval_pipeline())
+    assert_identical(_outputs(original, images[:1]), _outputs(plan, images[:1]))
+
+
+def test_a_report_of_the_right_types_reads_back_equal(optimized):
+    path, data = optimized
+    plan = reorder.load(path, eval_pipeline())
+    assert plan.report.candidates and plan.report.chosen is not None
+    assert plan.report.why != "the file's report could not be read"
+
+
+def test_a_schema_below_one_is_refused(folder, saved, tmp_path):
+    for schema in (0, -7):
+        data = copy.deepcopy(saved[1])
+        data["schema"] = schema
+        error = load_refused(
+            _rewrite(folder, data, f"schema_{schema}.json"), eval_pipeline(), tmp_path
+        )
+        assert "schema" in str(error)

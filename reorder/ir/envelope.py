@@ -51,18 +51,41 @@ class Bounds:
         return [self.low, self.high]
 
     @classmethod
-    def from_list(cls, raw: Any) -> Bounds:
-        if not (isinstance(raw, list) and len(raw) == 2 and len(raw[0]) == len(raw[1])):
+    def from_list(cls, raw: Any, length: int | None = None) -> Bounds:
+        """Bounds from `[low, high]` lists of finite numbers (of `length` each, if given)."""
+        if not (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and all(isinstance(side, list) for side in raw)
+            and len(raw[0]) == len(raw[1])
+        ):
             raise ValueError("bounds must be [low, high] lists of one length")
-        values = [float(v) for v in raw[0] + raw[1]]
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError("bounds must be finite numbers")
+        if length is not None and len(raw[0]) != length:
+            raise ValueError(f"bounds must hold {length} values, not {len(raw[0])}")
+        values = [_finite_number(v) for v in raw[0] + raw[1]]
         half = len(raw[0])
         return cls(values[:half], values[half:])
 
 
+def _finite_number(value: Any) -> float:
+    # A JSON integer may be 400 digits long: float() of it overflows.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"bounds must be numbers, not {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError("bounds must be finite numbers")
+    return number
+
+
+_SIZE_VALUES = 4
+
+
 def size_values(spec: ImageSpec) -> tuple[float, ...]:
-    """What the envelope bounds of an input: width, height, aspect ratio, channels."""
+    """What the envelope bounds of an input: width, height, aspect ratio, channels
+    (`_SIZE_VALUES` numbers)."""
     return (float(spec.width), float(spec.height), spec.width / spec.height, spec.channels)
 
 
@@ -152,5 +175,6 @@ class Envelope:
             if not isinstance(index, int) or isinstance(index, bool):
                 raise ValueError("an envelope segment's 'index' must be an integer")
             paths = {str(k): Bounds.from_list(v) for k, v in raw["paths"].items()}
-            envelope.segments[index] = SegmentEnvelope(Bounds.from_list(raw.get("sizes")), paths)
+            sizes = Bounds.from_list(raw.get("sizes"), _SIZE_VALUES)
+            envelope.segments[index] = SegmentEnvelope(sizes, paths)
         return envelope

@@ -24,7 +24,7 @@ CV = register_kernel(
     per_op_kernel(
         "cv",
         (OPENCV,),
-        "OpenCV where it matches PIL (upscale, rotate, flip, crop, pad, blur), else reference",
+        "OpenCV where it matches PIL on the op and its input, else the reference",
         leading_resize_factor,
     )
 )

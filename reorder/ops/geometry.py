@@ -311,13 +311,14 @@ MIN_APPROXIMATE_SIDE = 32
 
 def border_value(fill: object, channels: int) -> tuple[float, ...]:
     """PIL's fill as torchvision's `_parse_fill` reads it (one value, or a one-value
-    sequence, for every channel), as OpenCV's four-value border."""
+    sequence, for every channel; each truncated to an integer, then clipped to 0..255 as
+    PIL clips an 8-bit ink), as OpenCV's four-value border."""
     if fill is None:
         return (0.0,) * 4
     values = list(fill) if isinstance(fill, (tuple, list)) else [fill]
     if len(values) == 1:
         values = values * channels
-    return tuple(float(int(v)) for v in values) + (0.0,) * (4 - len(values))
+    return tuple(float(min(max(int(v), 0), 255)) for v in values) + (0.0,) * (4 - len(values))
 
 
 def fill_fits(fill: object, channels: int) -> bool:
@@ -364,17 +365,24 @@ def warp(
     out = cv2.warpAffine(
         arr, shifted, out_size, flags=flags | cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    height, width = arr.shape[:2]
-    inside = cv2.warpAffine(
-        np.ones((height, width), np.uint8),
+    outside = cv2.warpAffine(
+        np.zeros(arr.shape[:2], np.uint8),
         shifted,
         out_size,
         flags=flags | cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        borderValue=255,
     )
-    out[inside == 0] = border[:channels] if channels > 1 else border[0]
-    return out
+    return _fill_outside(out, outside, border)
+
+
+def _fill_outside(out: np.ndarray, outside: np.ndarray, border: tuple[float, ...]) -> np.ndarray:
+    """`out` with `border` (from `border_value`) where the mask `outside` is set: where
+    PIL's bilinear warps fill. copyTo through the mask is 5x faster than numpy's boolean
+    indexing."""
+    channels = 1 if out.ndim == 2 else out.shape[2]
+    fill = np.full(out.shape, border[:channels] if channels > 1 else border[0], np.uint8)
+    return cv2.copyTo(fill, outside, out)
 
 
 def _rotate_warp(arr: np.ndarray, op: Rotate) -> np.ndarray:
@@ -440,8 +448,7 @@ def _perspective_warp(arr: np.ndarray, op: Perspective) -> np.ndarray:
     # PIL's bilinear fills where the sample point falls outside the image and replicates
     # edge pixels inside it. A frame of replicated pixels gives the same neighbours with
     # OpenCV's constant-border path, twice as fast as its replicating one; the nearest
-    # warp of a mask finds where PIL fills (copyTo through it is 5x faster than numpy's
-    # boolean indexing).
+    # warp of a mask finds where PIL fills.
     framed = cv2.copyMakeBorder(arr, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     out = cv2.warpPerspective(framed, _INTO_FRAME @ inverse, size, flags=flags | cv2.INTER_LINEAR)
     outside = cv2.warpPerspective(
@@ -451,8 +458,7 @@ def _perspective_warp(arr: np.ndarray, op: Perspective) -> np.ndarray:
         flags=flags | cv2.INTER_NEAREST,
         borderValue=255,
     )
-    fill = np.full(out.shape, border[:channels] if channels > 1 else border[0], np.uint8)
-    return cv2.copyTo(fill, outside, out)
+    return _fill_outside(out, outside, border)
 
 
 # Its own cost class: a bilinear warp and its mask cost several times the upscale "cv"

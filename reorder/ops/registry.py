@@ -92,6 +92,11 @@ def branch_for(op: ConcreteOp, spec: ImageSpec, backends: Sequence[str]) -> Bran
     return OP_KERNELS[(type(op), REFERENCE)](op, spec)
 
 
+def op_types_on(backend: str) -> list[str]:
+    """The names of the op types `backend` has a kernel for."""
+    return sorted(op_type.__name__ for op_type, name in OP_KERNELS if name == backend)
+
+
 def runs_on(op_type: type, backend: str) -> bool:
     """Whether `backend` has a kernel registered for `op_type`."""
     return (op_type, backend) in OP_KERNELS
@@ -127,6 +132,7 @@ class Kernel:
     summary: str
     cost_key: Callable[[ConcreteOp, ImageSpec], str]  # the cost class of one op
     branches: Branches
+    backends: tuple[str, ...] = ()  # the per-op backends it tries, in order
 
 
 KERNELS: dict[str, Kernel] = {}
@@ -179,6 +185,7 @@ def per_op_kernel(
         summary,
         lambda op, spec: branch_for(op, spec, backends).cost,
         branches,
+        backends,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from reorder.ops import KERNELS
+from reorder.ops import KERNELS, Kernel
+from reorder.ops.registry import op_types_on
 from reorder.plan import Plan, Report, register_view
 from reorder.rules import RULES
 
@@ -115,7 +116,7 @@ def explain(plan: Plan) -> str:
     ]
     for name in dict.fromkeys(used):
         if name in KERNELS:
-            lines.append(f"- {name}: {KERNELS[name].summary}")
+            lines.append(f"- {name}: {_kernel_legend(KERNELS[name])}")
     lines.append("")
     lines.append("Where it was verified (outside this, a segment runs your pipeline's kernels):")
     if plan.envelope is None:
@@ -135,6 +136,13 @@ def explain(plan: Plan) -> str:
         "same RNG streams; opaque ops receive exactly what they would have."
     )
     return "\n".join(lines)
+
+
+def _kernel_legend(kernel: Kernel) -> str:
+    """What a stage kernel does, and the ops it has its own kernels for (from the
+    registry, so that it stays true as ops are added)."""
+    served = sorted({op for backend in kernel.backends for op in op_types_on(backend)})
+    return f"{kernel.summary} (own kernels for {', '.join(served)})" if served else kernel.summary
 
 
 @register_view("text")
