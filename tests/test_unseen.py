@@ -46,7 +46,8 @@ from reorder.runtime import LazyImage, draw, segment_path
 pytestmark = pytest.mark.slow
 
 PLANNING_SEEDS = [0, 1]
-UNSEEN_SEEDS = (11, 12, 13)
+# Two seeds over every unseen photo (about 30 sizes, 60 draws a plan): sized for make test.
+UNSEEN_SEEDS = (11, 12)
 FLOORS = {"close": 35.0, "fast": 30.0}
 
 
@@ -338,9 +339,15 @@ def test_planning_covers_the_dataset_it_is_told_about(photos):
     tf = T.Compose([T.Resize((224, 224)), T.ToTensor()])
     samples = [photos[n] for n in _names(PLANNING)]
     dataset = list(photos.values())
-    plan = reorder.optimize(tf, samples, dataset=dataset, progress=False, repeats=1)
+    # 'fast': its approximate resize wins by 1.4x or more, so the plan has an envelope to
+    # check (at 'close' only exact plans within timing noise of the original pass).
+    plan = reorder.optimize(
+        tf, samples, dataset=dataset, progress=False, repeats=1, tolerance="fast"
+    )
+    assert plan.physical is not None and plan.physical.rules, str(plan)
     sizes = header_sizes(dataset)
-    for segment in plan.envelope.segments.values():  # none: a plan of exact steps alone
+    assert plan.envelope.segments, str(plan)
+    for segment in plan.envelope.segments.values():
         assert segment.sizes.high[:2] == [max(w for w, _ in sizes), max(h for _, h in sizes)]
     planned = 0
     for width, height in sizes:
@@ -392,7 +399,7 @@ UNSEEN_NAMES = _names(UNSEEN)
 # Sized for make test: an example plans and checks on six photos of up to 12 MP, where
 # torchvision's own GaussianBlur alone takes 2.5-9 s a call.
 @settings(
-    max_examples=16,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
