@@ -30,9 +30,9 @@ from torchvision import transforms as T
 import reorder
 from conftest import MEAN, STD, write_image
 from reorder.frontends import parse
-from reorder.ir import ImageSpec
+from reorder.ir import Envelope, ImageSpec
 from reorder.ops.decode import pil_rgb_loader
-from reorder.plan import Plan, Report
+from reorder.plan import Candidate, Plan, Report
 from reorder.planfile import SCHEMA_VERSION, PlanFileError, library_versions
 from reorder.rng import seed_all
 from reorder.search import as_written, enumerate_plans
@@ -682,16 +682,18 @@ def test_a_missing_file_raises_file_not_found(folder):
 
 
 @pytest.fixture(scope="module")
-def optimized(folder, images) -> tuple[Path, dict[str, Any]]:
-    """A plan file written by `optimize` (a report with candidates), its envelope holding
-    one segment whatever was chosen (an exact plan's has none)."""
-    plan = reorder.optimize(
-        eval_pipeline(), images[:2], tolerance="close", seeds=1, repeats=1, progress=False
+def optimized(folder) -> tuple[Path, dict[str, Any]]:
+    """A plan file as `optimize` writes one: a chosen candidate in a report, and an
+    envelope with a segment (built here, so that no timing decides what is chosen)."""
+    fixed = _fixed_plan(eval_pipeline())
+    chosen = Candidate(
+        fixed.describe(), fixed.physical.rules, 1.0, 1.2, 2.5, 41.0, 9.0, 0.4, True, "accepted"
     )
-    assert plan.physical is not None and plan.envelope is not None
-    plan.envelope.record(0, ImageSpec(320, 240), "cv_blur", (2.0, 2.0))
+    report = Report("close", 3.0, 2, 1, (chosen,), 0, "fastest within 'close'", 4.0)
+    envelope = Envelope()
+    envelope.record(0, ImageSpec(320, 240), "cv_blur", (2.0, 2.0))
     path = folder / "optimized.json"
-    plan.save(path)
+    Plan(fixed.pipeline, fixed.physical, report, envelope=envelope).save(path)
     return path, json.loads(path.read_text())
 
 

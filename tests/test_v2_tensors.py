@@ -75,13 +75,21 @@ def eval_plan(photos):
     )
 
 
-def test_the_plan_decodes_at_reduced_size_and_stays_within_tolerance(eval_plan, photos):
-    assert eval_plan.physical is not None
-    assert eval_plan.physical.decode.option("backend") == "simplejpeg"
-    logical = eval_plan.pipeline
-    original = [run_coupled(reference_call(logical), p, 0) for p in photos]
-    got = [run_coupled(eval_plan, p, 0) for p in photos]
-    assert compare(original, got, output_units(logical)).within("close")
+def test_the_reduced_decode_stays_within_tolerance(photos):
+    """The candidate that decodes at 1/2 (which one the optimizer picks is timing, a bench
+    matter): its output differs from the full-size decode's, and stays within 'close'."""
+    logical = parse(_eval_pipeline(), "torchvision.io")
+    by_rules = {plan.rules: plan for plan in enumerate_plans(logical)}
+    reduced = by_rules[("fast_jpeg_decode", "decode_at_dct_scale")]
+    full = by_rules[("fast_jpeg_decode",)]
+    seeds = (0, 1)
+    original = [run_coupled(reference_call(logical), p, s) for p in photos for s in seeds]
+    for plan, exact in ((full, True), (reduced, False)):
+        run = candidate_call(logical, plan)
+        got = [run_coupled(run, LazyImage(p), s) for p in photos for s in seeds]
+        verdict = compare(original, got, output_units(logical))
+        assert verdict.within("close"), (plan.rules, verdict)
+        assert (verdict.max_abs == 0) == exact, (plan.rules, verdict)
 
 
 @pytest.mark.parametrize("wrap", [lambda t: t, tv_tensors.Image], ids=["tensor", "tv_image"])
