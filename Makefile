@@ -22,7 +22,7 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check reorder tests bench
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist worksteal -q
 
 # NVIDIA DALI (CPU pipeline) is one of the alternatives compared; where it cannot be
 # installed, its column is skipped with a note.

@@ -399,7 +399,7 @@ UNSEEN_NAMES = _names(UNSEEN)
 # Sized for make test: an example plans and checks on six photos of up to 12 MP, where
 # torchvision's own GaussianBlur alone takes 2.5-9 s a call.
 @settings(
-    max_examples=12,
+    max_examples=9,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

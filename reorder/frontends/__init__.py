@@ -1,4 +1,13 @@
-"""Frontends read a user's pipeline object into a `LogicalPipeline`."""
+"""Frontends read a user's pipeline object into a `LogicalPipeline`.
+
+Each frontend module offers the same four names:
+- `accepts(transform)`: whether the object is this library's pipeline;
+- `parse(transform)`: its `LogicalPipeline`;
+- `LOADER_NAMES`: the readers its users feed it from (`ops.decode.LOADERS`), the usual first;
+- `HINTS`: `(loaders, pattern, advice)` rows, what to tell a user whose pipeline raises an
+  error matching `pattern` (a regular expression on "Class: message") on every sample, for
+  files read by one of `loaders`.
+"""
 
 from __future__ import annotations
 

@@ -306,8 +306,6 @@ def _refuse_extra_outputs(transform: Any) -> None:
 # albumentations users read files with OpenCV (ops.decode.LOADERS).
 LOADER_NAMES = ("cv2",)
 
-# What to tell a user whose pipeline raises this (a regular expression on "Class:
-# message") on every sample, for files read by these loaders.
 HINTS = (
     (
         ("cv2",),

@@ -268,8 +268,6 @@ def build_pipeline(
 # ImageFolder's default.
 LOADER_NAMES = ("pil",)
 
-# What to tell a user whose pipeline raises this (a regular expression on "Class:
-# message") on every sample, for files read by these loaders.
 HINTS = (
     (
         ("pil",),

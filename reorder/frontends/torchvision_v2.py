@@ -308,8 +308,6 @@ def _modelled(t: Any) -> OpModel | None:
 # loader by default, or torchvision.io's decoder to uint8 tensors.
 LOADER_NAMES = ("pil", "torchvision.io")
 
-# What to tell a user whose pipeline raises this (a regular expression on "Class:
-# message") on every sample, for files read by these loaders.
 HINTS = (
     (
         ("pil",),
