@@ -17,6 +17,7 @@ from reorder.optimizer import reverify
 from reorder.plan import Plan, Report
 from reorder.planfile import (
     PlanFileError,
+    check_digest,
     library_versions,
     read_envelope,
     read_physical,
@@ -63,6 +64,7 @@ def load(
     envelope_for_images = read_envelope(
         data, "decoded_envelope" if "decoded" in data else "envelope", for_images, path
     )
+    check_digest(data, path)
     versions = data.get("versions")
     if versions != library_versions():
         warnings.warn(

@@ -87,6 +87,10 @@ def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> li
                 raise ValueError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
             return paths
         return [str(root)]
+    if not isinstance(samples, Iterable) or isinstance(samples, bytes):
+        raise TypeError(
+            f"expected image paths or a directory, got {type(samples).__name__} {samples!r}"
+        )
     paths = [os.fspath(p) for p in samples]
     if not paths:
         raise ValueError("samples: give at least one image path")

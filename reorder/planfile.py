@@ -7,6 +7,7 @@ checked file back into a `Plan` for a pipeline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -58,7 +59,7 @@ def contents(
 ) -> dict[str, Any]:
     """A plan file's JSON object. `for_files` and `for_images`: each physical plan (None:
     the original) and where it was verified."""
-    return {
+    data = {
         "format": FORMAT,
         "schema": SCHEMA_VERSION,
         "versions": library_versions(),
@@ -73,6 +74,29 @@ def contents(
         "decoded_envelope": _envelope_dict(for_images[1]),
         "report": _finite(report),
     }
+    return {**data, "digest": _digest(data)}
+
+
+# What runs: the plans and where each was verified. The report is text about them, read
+# back as damaged where it is malformed.
+_RUNS = ("physical", "decoded", "envelope", "decoded_envelope")
+
+
+def _digest(data: dict[str, Any]) -> str:
+    """A checksum of what runs: a hand edit (a widened envelope, another kernel) shows as a
+    mismatch. Not a signature: whoever edits a file can recompute it."""
+    runs = {key: data.get(key) for key in _RUNS}
+    return hashlib.sha256(json.dumps(runs, sort_keys=True).encode()).hexdigest()
+
+
+def check_digest(data: dict[str, Any], path: str) -> None:
+    """Refuse a file whose plans or envelopes are not what was written. Files from before
+    digests (no "digest" field) load as they did."""
+    if "digest" in data and data["digest"] != _digest(data):
+        raise PlanFileError(
+            f"{path}: its plans or envelopes are not what reorder wrote (edited by hand?); "
+            "re-run reorder.optimize"
+        )
 
 
 def write(data: dict[str, Any], path: str | os.PathLike) -> None:

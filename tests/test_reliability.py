@@ -330,6 +330,13 @@ def test_a_loaded_plan_is_verified_again_on_request(samples, variants, tmp_path)
     assert torch.equal(loaded(samples[0]), plan(samples[0]))
 
 
+@pytest.mark.parametrize("verify", [True, 3, b"photo.jpg"], ids=repr)
+def test_verify_takes_image_paths_and_says_so(samples, variants, tmp_path, verify):
+    variants["pil"][0].plan.save(tmp_path / "plan.json")
+    with pytest.raises(TypeError, match="expected image paths or a directory, got"):
+        reorder.load(tmp_path / "plan.json", eval_pipeline("pil"), verify=verify)
+
+
 def test_a_loaded_plan_that_no_longer_holds_is_refused(samples, variants, tmp_path):
     """The most rewritten candidate, saved as if planned for 'exact': on re-verification it
     misses 'exact', and loading says so rather than return it."""
