@@ -693,7 +693,18 @@ def _decoded_plan(
         timed, {name: images for name in timed}, repeats, deadline, pipeline.generators
     )
     ms = {name: 1000.0 * sum(m) / len(m) for name, m in medians.items()}
-    fastest = min(equivalent, key=ms.__getitem__)
+    # As for files, the plan kept holds on more seeds (random crops and draws meet more
+    # geometry and factors than two seeds draw); the next fastest is tried where it fails.
+    more_seeds = list(range(len(seeds), max(len(seeds), WIDEN_SEEDS)))
+
+    def holds_wider(name: str) -> bool:
+        pair = {"original": calls["original"], name: calls[name]}
+        option = [options[int(name)]]
+        return bool(_equivalent(pipeline, pair, option, images + covered, more_seeds, tolerance))
+
+    fastest = next((n for n in sorted(equivalent, key=ms.__getitem__) if holds_wider(n)), None)
+    if fastest is None:
+        return None, None, f"{_DECODED} the original: no plan holds '{tolerance}' on more seeds"
     times = f"{ms[fastest]:.2f} vs the original's {ms['original']:.2f} ms/image"
     if ms[fastest] * MIN_SPEEDUP > ms["original"]:
         return None, None, f"{_DECODED} the original (the fastest plan there: {times})"
