@@ -31,6 +31,7 @@ bench: setup
 		echo "NVIDIA DALI could not be installed here: the benchmark skips its column"
 	OMP_NUM_THREADS=1 $(PY) bench/run.py $(if $(QUICK),--quick,)
 	OMP_NUM_THREADS=1 $(PY) bench/watch_cost.py
+	$(if $(QUICK),,OMP_NUM_THREADS=1 $(PY) bench/small.py)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

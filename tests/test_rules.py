@@ -476,6 +476,36 @@ def test_blur_downscale_shrinks_a_rotated_image_closely_and_only_after_fill(imag
     assert rewrites("blur_downscale", unfilled, with_cv)[1] == []
 
 
+# -- torch_resample ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip()]),
+        T.Compose([T.RandomRotation(20), T.Resize((300, 260), T.InterpolationMode.BICUBIC)]),
+        T.Compose([T.Resize(900)]),  # an enlargement
+    ],
+    ids=["train", "rotate-bicubic", "enlarge"],
+)
+def test_torch_resample_is_pils_filter_within_rounding(image_dir, transform):
+    """PyTorch's port of PIL's filter: close at any shrink, after fill or not."""
+    path = write_image(image_dir, 640, 480, "jpg", seed=5)
+    pipeline, with_cv = first_rewrite("opencv_kernels", transform)
+    _, plan = first_rewrite("torch_resample", transform, with_cv)
+    assert "cv_torch" in [stage.kernel for stage in plan.segments[0].stages]
+    for seed in range(3):
+        expected, got = run_both(transform, plan, pipeline, path, seed)
+        assert psnr(expected, got) > 55
+
+
+def test_torch_resample_leaves_filters_it_does_not_port():
+    for mode in (T.InterpolationMode.NEAREST, T.InterpolationMode.LANCZOS):
+        transform = T.Compose([T.Resize(100, mode), T.RandomHorizontalFlip()])
+        _, with_cv = first_rewrite("opencv_kernels", transform)
+        assert rewrites("torch_resample", transform, with_cv)[1] == []
+
+
 # -- color_on_arrays -------------------------------------------------------------------
 
 # (order, brightness, contrast, saturation, hue): single adjustments, extrapolating

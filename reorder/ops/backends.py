@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reorder.ops.box import leading_resize_factor
 from reorder.ops.colour import OPENCV_COLOUR
-from reorder.ops.geometry import OPENCV, OPENCV_AREA, OPENCV_BLUR
+from reorder.ops.geometry import OPENCV, OPENCV_AREA, OPENCV_BLUR, TORCH
 from reorder.ops.registry import REFERENCE, full_resolution, per_op_kernel, register_kernel
 
 REFERENCE_KERNEL = register_kernel(
@@ -43,6 +43,14 @@ CV_BLUR = register_kernel(
         "cv_blur",
         (OPENCV_BLUR, OPENCV),
         "as cv, and bilinear shrinks of up to 3x as a blur of the filter's width and a sample",
+        leading_resize_factor,
+    )
+)
+CV_TORCH = register_kernel(
+    per_op_kernel(
+        "cv_torch",
+        (TORCH, OPENCV),
+        "as cv, and bilinear and bicubic resizes through PyTorch's uint8 antialiased filter",
         leading_resize_factor,
     )
 )

@@ -13,6 +13,9 @@ match PIL's results, registered per backend:
 - `opencv_area`: antialiased downscales as OpenCV's pixel-area average, a blur and a
   sample, or for mild shrinks plain bilinear.
 - `opencv_blur`: bilinear shrinks of up to 3x as a blur of the filter's width and a sample.
+- `torch`: bilinear and bicubic resizes through PyTorch's uint8 antialiased kernel (the one
+  torchvision v2 runs on tensors), a port of PIL's filter: equal to PIL's bytes but for
+  fixed-point rounding.
 
 Everything else goes through the reference on a PIL image, so the result is right for
 every input, not only the samples.
@@ -21,6 +24,7 @@ every input, not only the samples.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -598,6 +602,40 @@ def _blur_branch(op: Resize, spec: ImageSpec) -> Branch | None:
     return _RESIZE_BLUR if _blurs(op, spec) else linear_branch(op, spec)
 
 
+TORCH = "torch"
+
+
+def _torch_resample(arr: np.ndarray, op: Resize) -> np.ndarray:
+    with warnings.catch_warnings():  # a decoded array is read-only; the kernel only reads it
+        warnings.simplefilter("ignore", UserWarning)
+        # A crop is a view into the decoded rows: the strides below need packed pixels.
+        hwc = torch.from_numpy(np.ascontiguousarray(arr if arr.ndim == 3 else arr[:, :, None]))
+    height, width, channels = hwc.shape
+    # HWC memory seen as a batch of one NCHW image is channels-last, the layout of the
+    # uint8 fast path. A batch stride of the whole image (not the default, which PyTorch
+    # reads as ambiguous) keeps the output channels-last too, so HWC again without a copy.
+    nchw = hwc.as_strided(
+        (1, channels, height, width), (hwc.numel(), 1, width * channels, channels)
+    )
+    out = torch.nn.functional.interpolate(
+        nchw, size=(op.height, op.width), mode=op.interpolation, antialias=True
+    )
+    out = out[0].permute(1, 2, 0).numpy()
+    return np.ascontiguousarray(out if arr.ndim == 3 else out[:, :, 0])
+
+
+_RESIZE_TORCH = Branch("resize_torch", _torch_resample, Container.ARRAY, True, cost="torch")
+
+
+@register_op_kernel(Resize, TORCH)
+def _torch_branch(op: Resize, spec: ImageSpec) -> Branch | None:
+    """PyTorch's filter weights PIL's taps in 16-bit fixed point where PIL uses 22 bits:
+    a level apart on a few pixels. Gray and RGB only: PIL premultiplies alpha (LA, RGBA)
+    before it filters, PyTorch does not."""
+    ported = op.interpolation in ("bilinear", "bicubic") and spec.channels in (1, 3)
+    return _RESIZE_TORCH if ported else None
+
+
 # -- cost classes ------------------------------------------------------------------------
 
 
@@ -611,6 +649,7 @@ register_cost(
     lambda c: RESIZE_LINEAR.run(c.array, Resize(c.spec.width * 2, c.spec.height * 2)),
     touched=5.0,
 )
+register_cost("torch", lambda c: _RESIZE_TORCH.run(c.array, _half(c)[0]), touched=1.25)
 # A mild tilt (the corners filled), as RandomPerspective draws: PIL's generic transform
 # computes each sample point in double precision, about 3x a resize per pixel.
 _TILT = Perspective((1.1, 0.05, -12.0, 0.03, 1.08, -9.0, 2e-4, 1e-4))

@@ -8,6 +8,7 @@ from reorder.rules.geometry import (
     CROP_BEFORE_RESIZE,
     OPENCV_KERNELS,
     ROTATE_IN_SMALLER_FRAME,
+    TORCH_RESAMPLE,
 )
 from reorder.rules.values import COLOR_ON_ARRAYS, FUSED_TO_FLOAT, POINTWISE_AFTER_RESIZE
 
@@ -19,6 +20,7 @@ RULES: tuple[AnyRule, ...] = (
     ROTATE_IN_SMALLER_FRAME,
     AREA_DOWNSCALE,
     BLUR_DOWNSCALE,
+    TORCH_RESAMPLE,
     FUSED_TO_FLOAT,
     POINTWISE_AFTER_RESIZE,
     COLOR_ON_ARRAYS,
