@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     results_json, markdown = main_suite(SAMPLE_DIR, SMALL_SUITE, None, small_targets, issue=17)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results_json, indent=1) + "\n")
-    stamp = f"`make bench` on {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores"
+    where = f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores"
+    stamp = f"`bench/small.py` (in `make bench`) on {where}"
     args.out.with_suffix(".md").write_text(f"Measured by {stamp}.\n\n{markdown}")
     print(f"\nwrote {args.out}, {args.out.with_suffix('.md')}")
     return 0
