@@ -698,6 +698,8 @@ def _decoded_plan(
     more_seeds = list(range(len(seeds), max(len(seeds), WIDEN_SEEDS)))
 
     def holds_wider(name: str) -> bool:
+        if not more_seeds:  # planning drew them all
+            return True
         pair = {"original": calls["original"], name: calls[name]}
         option = [options[int(name)]]
         return bool(_equivalent(pipeline, pair, option, images + covered, more_seeds, tolerance))
