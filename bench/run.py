@@ -324,6 +324,12 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def write_markdown(path: Path, command: str, markdown: str) -> None:
+    """`markdown` under a line saying what measured it, when and on what machine."""
+    where = f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores"
+    path.write_text(f"Measured by `{command}` on {where}.\n\n{markdown}")
+
+
 def write_json(
     path: Path,
     settings: Settings,
@@ -392,8 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     suite_json, markdown = main_suite(SAMPLE_DIR, suite_settings, chart)
     write_json(args.out, settings, results, planning_s, checks, suite_json)
     command = "make bench QUICK=1" if args.quick else "make bench"
-    stamp = f"`{command}` on {datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores"
-    args.out.with_suffix(".md").write_text(f"Measured by {stamp}.\n\n{markdown}")
+    write_markdown(args.out.with_suffix(".md"), command, markdown)
     print(f"\nwrote {args.out}, {args.out.with_suffix('.md')}, {chart}")
     return 0
 

@@ -11,14 +11,12 @@ side by side in one run with one thread. Then the targets, each PASS or MISS.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from run import cpu_model
+from run import write_markdown
 from suite import SMALL_SUITE, SuiteResult, main_suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     results_json, markdown = main_suite(SAMPLE_DIR, SMALL_SUITE, None, small_targets, issue=17)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results_json, indent=1) + "\n")
-    where = f"{datetime.date.today()}, {cpu_model()}, {os.cpu_count()} cores"
-    stamp = f"`bench/small.py` (in `make bench`) on {where}"
-    args.out.with_suffix(".md").write_text(f"Measured by {stamp}.\n\n{markdown}")
+    write_markdown(args.out.with_suffix(".md"), "bench/small.py", markdown)
     print(f"\nwrote {args.out}, {args.out.with_suffix('.md')}")
     return 0
 

@@ -603,6 +603,7 @@ def _blur_branch(op: Resize, spec: ImageSpec) -> Branch | None:
 
 
 TORCH = "torch"
+TORCH_FILTERS = ("bilinear", "bicubic")  # the PIL filters PyTorch's uint8 kernel ports
 
 
 def _torch_resample(arr: np.ndarray, op: Resize) -> np.ndarray:
@@ -632,7 +633,7 @@ def _torch_branch(op: Resize, spec: ImageSpec) -> Branch | None:
     """PyTorch's filter weights PIL's taps in 16-bit fixed point where PIL uses 22 bits:
     a level apart on a few pixels. Gray and RGB only: PIL premultiplies alpha (LA, RGBA)
     before it filters, PyTorch does not."""
-    ported = op.interpolation in ("bilinear", "bicubic") and spec.channels in (1, 3)
+    ported = op.interpolation in TORCH_FILTERS and spec.channels in (1, 3)
     return _RESIZE_TORCH if ported else None
 
 

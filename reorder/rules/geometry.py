@@ -5,7 +5,7 @@ from __future__ import annotations
 from reorder.ir import LogicalPipeline, Trait
 from reorder.ops.backends import CV, CV_AREA, CV_BLUR, CV_TORCH, REFERENCE_KERNEL
 from reorder.ops.box import PIL_BOX
-from reorder.ops.geometry import OPENCV
+from reorder.ops.geometry import OPENCV, TORCH_FILTERS
 from reorder.ops.warp import CV_WARP_SMALL
 from reorder.rules.engine import Rule, Stages, Window, fuse_into
 
@@ -101,8 +101,6 @@ BLUR_DOWNSCALE = Rule(
     approximate_on="the shrink per axis (1.125x to 3x) and hard edges of fill next to content",
 )
 
-_PORTED_FILTERS = ("bilinear", "bicubic")
-
 
 def _a_ported_filter(window: Window, pipeline: LogicalPipeline) -> bool:
     """Some resample in the window uses a filter PyTorch ports (else the stage is cv's)."""
@@ -113,7 +111,7 @@ def _a_ported_filter(window: Window, pipeline: LogicalPipeline) -> bool:
         if Trait.RESAMPLE in pipeline.ops[i].traits
     ]
     return any(
-        getattr(getattr(t, "interpolation", None), "value", None) in _PORTED_FILTERS
+        getattr(getattr(t, "interpolation", None), "value", None) in TORCH_FILTERS
         for t in resamples
     )
 
