@@ -7,7 +7,8 @@ ds = ImageFolder(root, loader=plan.loader, transform=plan.transform)
 from reorder import present  # noqa: F401  (registers the report, plots and code views)
 from reorder.loading import load
 from reorder.measure.loader import LoaderReport, profile_loader
-from reorder.optimizer import optimize
+from reorder.measure.steps import StepProfile
+from reorder.optimizer import optimize, profile
 from reorder.plan import Plan
 from reorder.planfile import PlanFileError
 from reorder.runtime import LazyImage
@@ -17,8 +18,10 @@ __all__ = [
     "LoaderReport",
     "Plan",
     "PlanFileError",
+    "StepProfile",
     "load",
     "optimize",
+    "profile",
     "profile_loader",
 ]
 __version__ = "0.1.0"

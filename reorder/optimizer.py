@@ -28,6 +28,7 @@ from reorder.measure.cover import (
     neighbour_sizes,
     spread_sizes,
 )
+from reorder.measure.steps import StepProfile, time_steps
 from reorder.measure.timing import time_interleaved
 from reorder.measure.verify import (
     TOLERANCES,
@@ -253,6 +254,18 @@ def optimize(
                 deadline,
             )
             return _optimize(search, progress)
+
+
+def profile(
+    transform: Any,
+    samples: str | os.PathLike | Iterable[str | os.PathLike],
+    loader: str | None = None,
+    repeats: int = 5,
+) -> StepProfile:
+    """Where the original pipeline's time goes on `samples` (paths or a directory): the
+    read, the decode and each op, in ms per image. For a plan's stages beside them,
+    `plan.profile()`. `print` the result for a table, `.plot()` for a chart."""
+    return time_steps(parse(transform, loader), None, None, sample_paths(samples), repeats)
 
 
 def _check_arguments(tolerance: str, time_budget: Any) -> None:

@@ -1,41 +1,26 @@
 """The chosen plan: a drop-in transform and loader, and its report.
 
 Presentation (`reorder.present`: the text and HTML report, plots, generated code) sits on
-top of this module and registers its views here; a plan never imports it.
+top of this module and registers its views in `reorder.views`; a plan never imports it.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from reorder.ir import Envelope, LogicalPipeline, PhysicalPlan
+from reorder.measure.steps import StepProfile, time_steps
 from reorder.measure.verify import TOLERANCES
 from reorder.planfile import contents as plan_file_contents
 from reorder.planfile import write as write_plan_file
 from reorder.runtime.sources import LazyImage
 from reorder.runtime.transform import SAME_PLAN, PlanTransform
-
-# name -> view of a plan, filled by `reorder.present` when the package is imported.
-VIEWS: dict[str, Callable[..., Any]] = {}
-
-
-def register_view(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def add(view: Callable[..., Any]) -> Callable[..., Any]:
-        VIEWS[name] = view
-        return view
-
-    return add
-
-
-def _view(name: str) -> Callable[..., Any]:
-    if name not in VIEWS:
-        raise RuntimeError(f"no {name!r} view: import reorder (which loads reorder.present)")
-    return VIEWS[name]
+from reorder.views import view
 
 
 @dataclass(frozen=True)
@@ -200,24 +185,24 @@ class Plan:
         return f"<reorder.Plan {self.speedup:.2f}x: {self.describe()}>"
 
     def __str__(self) -> str:
-        return _view("text")(self)
+        return view(self, "text")(self)
 
     def explain(self) -> str:
         """Each stage of the chosen plan and each rule that made it, with why it holds."""
-        return _view("explain")(self)
+        return view(self, "explain")(self)
 
     def to_code(self) -> str:
         """The chosen plan as a readable Python module: `make_transform(original)` returns
         a function of a path doing what the plan does, one step per line."""
-        return _view("code")(self)
+        return view(self, "code")(self)
 
     def _repr_html_(self) -> str:
-        return _view("html")(self)
+        return view(self, "html")(self)
 
     def plot(self) -> Any:
         """A matplotlib figure: each timed candidate's ms/image, its worst PSNR, the
         original's time; accepted ones green, the chosen one outlined."""
-        return _view("plot")(self)
+        return view(self, "plot")(self)
 
     def show_samples(
         self,
@@ -230,7 +215,17 @@ class Plan:
         chosen = list(paths) if paths is not None else self.sample_paths[:2]
         if not chosen:
             raise ValueError("show_samples: pass paths= (this plan was loaded, not planned)")
-        return _view("samples")(self, chosen, tuple(seeds), amplify)
+        return view(self, "samples")(self, chosen, tuple(seeds), amplify)
+
+    def profile(
+        self, samples: Iterable[str | os.PathLike] | None = None, repeats: int = 5
+    ) -> StepProfile:
+        """Where the time goes, step by step, in the original and in this plan, on
+        `samples` (default: the files it was planned on); `print` it, or `.plot()` it."""
+        paths = [os.fspath(p) for p in samples] if samples is not None else self.sample_paths
+        if not paths:
+            raise ValueError("profile: pass samples= (this plan was loaded, not planned)")
+        return time_steps(self.pipeline, self.physical, self.envelope, paths, repeats)
 
     # -- files ------------------------------------------------------------------------
 

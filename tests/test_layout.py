@@ -16,7 +16,7 @@ PACKAGE = Path(reorder.__file__).parent
 # Each top-level folder or module of the package, lowest first: a unit may import only
 # from units in lower layers (or from itself).
 LAYERS = (
-    {"ir", "rng", "samples", "photos"},
+    {"ir", "rng", "samples", "photos", "views"},
     {"ops"},
     {"frontends", "rules"},
     {"search", "runtime"},

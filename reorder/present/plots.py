@@ -11,19 +11,21 @@ import numpy as np
 
 from reorder.measure.verify import output_units, pixels
 from reorder.optimizer import reference_call
-from reorder.plan import Plan, register_view
+from reorder.plan import Plan
 from reorder.rng import preserved_rng, seed_all
+from reorder.views import register_view
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError(
-            'plan.plot() and plan.show_samples() need matplotlib: pip install "reorder[notebook]"'
+            "plan.plot(), plan.show_samples() and profile.plot() need matplotlib: "
+            'pip install "reorder[notebook]"'
         ) from None
     return plt
 
@@ -31,7 +33,7 @@ def _pyplot() -> Any:
 def candidates_chart(plan: Plan) -> Figure:
     """One bar per candidate: ms/image (accepted green, rejected grey, chosen outlined),
     its worst PSNR written on it, and the original's time as a line."""
-    plt = _pyplot()
+    plt = pyplot()
     report = plan.report
     timed = [(i, c) for i, c in enumerate(report.candidates) if c.ms is not None]
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(timed) + 2), 3.6), layout="constrained")
@@ -82,7 +84,7 @@ def samples_grid(
 ) -> Figure:
     """Rows: a path and a seed. Columns: the original's output, the plan's, and their
     absolute difference (0..255 units) times `amplify`, all under the same seed."""
-    plt = _pyplot()
+    plt = pyplot()
     units, original = output_units(plan.pipeline), reference_call(plan.pipeline)
     generators = plan.pipeline.generators
     rows = [(os.fspath(p), s) for p in paths for s in seeds]
@@ -111,5 +113,5 @@ def samples_grid(
     return fig
 
 
-register_view("plot")(candidates_chart)
-register_view("samples")(samples_grid)
+register_view(Plan, "plot")(candidates_chart)
+register_view(Plan, "samples")(samples_grid)

@@ -6,8 +6,9 @@ import html
 
 from reorder.ops import KERNELS, Kernel
 from reorder.ops.registry import op_types_on
-from reorder.plan import Plan, Report, register_view
+from reorder.plan import Plan, Report
 from reorder.rules import RULES
+from reorder.views import register_view
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -145,14 +146,14 @@ def _kernel_legend(kernel: Kernel) -> str:
     return f"{kernel.summary} (own kernels for {', '.join(served)})" if served else kernel.summary
 
 
-@register_view("text")
+@register_view(Plan, "text")
 def _text(plan: Plan) -> str:
     return format_report(plan.report, plan.describe())
 
 
-@register_view("html")
+@register_view(Plan, "html")
 def _html(plan: Plan) -> str:
     return report_html(plan.report, plan.describe())
 
 
-register_view("explain")(explain)
+register_view(Plan, "explain")(explain)

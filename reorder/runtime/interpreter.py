@@ -207,7 +207,7 @@ class Executor:
         streams, generators = pipeline.rng_streams, pipeline.generators
         state = rng_state(streams, generators)
         try:
-            draws, spec_drawn = draw(pipeline, segment.ops, call.spec)
+            draws, spec_drawn = self._draw(segment.ops, call.spec)
             img = self._run_segment(index, segment, call.img, call.spec, draws)
             return Call(img, spec_drawn, call.unwind)
         except Exception:
@@ -247,7 +247,7 @@ class Executor:
         path = segment_path(segment, draws, self.physical.min_shrink if undecoded else 0.0)
         admitted = self._admits(index, spec, path)
         if undecoded:
-            img, factor = img.decode(path.factor if admitted else 1)
+            img, factor = self._decode(img, path.factor if admitted else 1)
             if admitted and factor != path.factor:  # the reference loader decoded it
                 path = segment_path(segment, draws, 0.0)
                 admitted = self._admits(index, spec, path)
@@ -267,7 +267,13 @@ class Executor:
         envelope = self.envelope
         return envelope is None or envelope.admits(index, spec, path.key, path.shrinks)
 
+    def _draw(self, indices: tuple[int, ...], spec: ImageSpec) -> tuple[Draws, ImageSpec]:
+        return draw(self.pipeline, indices, spec)
+
     # The steps below touch pixels; the cost model's walk replaces them with sizes.
+
+    def _decode(self, source: JpegSource, factor: int) -> tuple[Any, int]:
+        return source.decode(factor)
 
     def _apply(
         self, kernel: Kernel, img: Any, ops: list[ConcreteOp], spec: ImageSpec, factor: int
@@ -288,7 +294,7 @@ class Executor:
         img = call.img
         if isinstance(img, JpegSource):
             try:
-                img = img.decode(1)[0]
+                img = self._decode(img, 1)[0]
             except Exception:
                 if call.unwind is not None:
                     pipeline = self.pipeline
