@@ -12,7 +12,7 @@ replaces several passes over the image.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -82,7 +82,7 @@ class Normalize(ConcreteOp):
             else spec.levels_per_unit
         )
         scaled = tuple(u * s for u, s in zip(units, stds, strict=True))
-        return replace(spec, channels=len(stds), levels_per_unit=scaled)
+        return ImageSpec(spec.width, spec.height, len(stds), spec.kind, scaled)
 
 
 @dataclass(frozen=True)

@@ -87,29 +87,51 @@ class KernelPath:
     factor: int
 
 
-def segment_path(segment: Segment, draws: Draws, min_shrink: float) -> KernelPath:
+# One stage about to run: its position in the segment, its kernel, the spec its first op
+# was drawn for, and its concrete ops.
+StageRun = tuple[int, Kernel, ImageSpec, list[ConcreteOp]]
+
+
+def stage_runs(segment: Segment, draws: Draws) -> list[StageRun]:
+    """The segment's stages that have ops, with what each runs on these draws."""
+    return [
+        (
+            position,
+            KERNELS[stage.kernel],
+            draws[stage.ops[0]][0],
+            [op for i in stage.ops for op in draws[i][1]],
+        )
+        for position, stage in enumerate(segment.stages)
+        if stage.ops
+    ]
+
+
+def segment_path(
+    segment: Segment, draws: Draws, min_shrink: float, runs: list[StageRun] | None = None
+) -> KernelPath:
     """The approximate path `segment` takes with these draws, from sizes alone;
     `min_shrink` > 0 when its input is a JPEG not yet decoded, which the first stage may
     decode reduced. Only approximate branches and a reduced decode enter the key (with
-    their stage's shrinks): a path of exact steps alone has the key "" and runs anywhere."""
+    their stage's shrinks): a path of exact steps alone has the key "" and runs anywhere.
+    `runs`: the segment's `stage_runs`, when the caller has them already."""
+    runs = stage_runs(segment, draws) if runs is None else runs
     factor, parts, shrinks = 1, [], []
     current: ImageSpec | None = None
-    for position, stage in enumerate(segment.stages):
-        if not stage.ops:
-            continue
-        kernel = KERNELS[stage.kernel]
-        spec, ops = draws[stage.ops[0]][0], [op for i in stage.ops for op in draws[i][1]]
+    for number, (position, kernel, spec, ops) in enumerate(runs):
         first = current is None
         if first:
             if position == 0 and min_shrink > 0:
                 factor = reduced_decode_factor(kernel, ops, spec, min_shrink)
             current = spec.with_size(-(-spec.width // factor), -(-spec.height // factor))
+        branches = kernel.branches(ops, spec, current)
+        keyed = bool(branches) or (first and factor > 1)
+        if not keyed and number == len(runs) - 1:
+            break  # its output size feeds nothing: the path is complete
         out = spec if position == 0 else current
         for op in ops:
             out = op.output_spec(out)
-        branches = kernel.branches(ops, spec, current)
-        if branches or (first and factor > 1):
-            parts.append(f"{stage.kernel}[{','.join(branches)}]")
+        if keyed:
+            parts.append(f"{kernel.name}[{','.join(branches)}]")
             shrinks += [current.width / max(1, out.width), current.height / max(1, out.height)]
         current = out
     key = f"{' '.join(parts)} @{factor}" if parts else ""
@@ -243,22 +265,20 @@ class Executor:
         self, index: int, segment: Segment, img: Any, spec: ImageSpec, draws: Draws
     ) -> Any:
         """The segment's stages, where its envelope admits this path; else the exact one."""
-        undecoded = isinstance(img, JpegSource)
-        path = segment_path(segment, draws, self.physical.min_shrink if undecoded else 0.0)
+        undecoded, runs = isinstance(img, JpegSource), stage_runs(segment, draws)
+        min_shrink = self.physical.min_shrink if undecoded else 0.0
+        path = segment_path(segment, draws, min_shrink, runs)
         admitted = self._admits(index, spec, path)
         if undecoded:
             img, factor = self._decode(img, path.factor if admitted else 1)
             if admitted and factor != path.factor:  # the reference loader decoded it
-                path = segment_path(segment, draws, 0.0)
+                path = segment_path(segment, draws, 0.0, runs)
                 admitted = self._admits(index, spec, path)
         if not admitted:
             ops = [op for i in segment.ops for op in draws[i][1]]
             return self._apply(REFERENCE_KERNEL, img, ops, spec, 1)
-        for position, stage in enumerate(segment.stages):
-            if stage.ops:
-                ops = [op for i in stage.ops for op in draws[i][1]]
-                factor = path.factor if position == 0 else 1
-                img = self._apply(KERNELS[stage.kernel], img, ops, draws[stage.ops[0]][0], factor)
+        for position, kernel, stage_spec, ops in runs:
+            img = self._apply(kernel, img, ops, stage_spec, path.factor if position == 0 else 1)
         if self.record_into is not None and path.key:
             self.record_into.record(index, spec, path.key, path.shrinks)
         return img
