@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from types import UnionType
 from typing import Any, get_args, get_origin, get_type_hints
 
 from reorder.ir import Envelope, LogicalPipeline, PhysicalPlan
+from reorder.measure.balance import BalanceReport, FileImages, balance
 from reorder.measure.steps import StepProfile, time_steps
 from reorder.measure.verify import TOLERANCES
 from reorder.planfile import contents as plan_file_contents
@@ -226,6 +227,32 @@ class Plan:
         if not paths:
             raise ValueError("profile: pass samples= (this plan was loaded, not planned)")
         return time_steps(self.pipeline, self.physical, self.envelope, paths, repeats)
+
+    def balance(
+        self,
+        samples: Iterable[str | os.PathLike] | None = None,
+        batch_size: int = 32,
+        step: Callable[[Any], Any] | None = None,
+        images_per_s: float | None = None,
+        workers: Sequence[int] | None = None,
+        batches: int = 10,
+        repeats: int = 3,
+    ) -> BalanceReport:
+        """How many DataLoader workers keep the model fed, for the original and for this
+        plan, on `samples` (default: the files it was planned on): what each count
+        delivers against the training `step`'s demand (or `images_per_s`); `print` it for
+        the recommendation, `.plot()` for the picture. See `reorder.balance`."""
+        paths = [os.fspath(p) for p in samples] if samples is not None else self.sample_paths
+        if not paths:
+            raise ValueError("balance: pass samples= (this plan was loaded, not planned)")
+        pipeline, length = self.pipeline, (batches + 2) * batch_size
+        datasets = {
+            "original": FileImages(
+                paths, pipeline.original, pipeline.loader, pipeline.keyword, length
+            ),
+            "plan": FileImages(paths, self.transform, None, pipeline.keyword, length),
+        }
+        return balance(datasets, batch_size, step, images_per_s, workers, batches, 2, repeats)
 
     # -- files ------------------------------------------------------------------------
 

@@ -75,17 +75,17 @@ class LoaderReport:
         return "\n".join(lines)
 
 
-def _batch_size(batch: Any) -> int:
+def batch_size_of(batch: Any) -> int:
     if hasattr(batch, "shape") and len(batch.shape) > 0:
         return int(batch.shape[0])
     if isinstance(batch, Mapping) and batch:
-        return _batch_size(next(iter(batch.values())))
+        return batch_size_of(next(iter(batch.values())))
     if isinstance(batch, (list, tuple)) and batch:
-        return _batch_size(batch[0])
+        return batch_size_of(batch[0])
     return 1
 
 
-class _Epochs:
+class Epochs:
     """Batches from `loader`, epoch after epoch (a new iterator when one runs out), as a
     training loop sees them; None if the loader yields nothing at all."""
 
@@ -104,7 +104,7 @@ class _Epochs:
 def _profile(
     name: str, loader: Iterable[Any], step: Callable[[Any], Any] | None, batches: int, warmup: int
 ) -> LoaderProfile:
-    epochs = _Epochs(loader)
+    epochs = Epochs(loader)
     for _ in range(warmup):  # worker start-up and first-batch costs are not the steady rate
         epochs.next()
     count = images = 0
@@ -121,7 +121,7 @@ def _profile(
             step(batch)
             step_s += time.perf_counter() - got
         count += 1
-        images += _batch_size(batch)
+        images += batch_size_of(batch)
     seconds = time.perf_counter() - started
     return LoaderProfile(name, count, images, seconds, wait_s, step_s if step else None)
 
