@@ -64,7 +64,7 @@ def test_a_demand_one_process_cannot_meet_asks_for_workers():
     balance = report["loader"]
     assert balance.fed(balance.delivery(0)) is False
     assert balance.recommended.workers == 2
-    assert balance.waiting_share(balance.delivery(0)) > 0.3
+    assert balance.waiting_share(balance.delivery(0)) > 0.2  # about 1 - 50/70
     text = str(report)
     assert "num_workers=2" in text and "demand: 70 images/s (stated)" in text
 
