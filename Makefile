@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 setup: $(VENV)/.installed
 
 demo: setup
-	OMP_NUM_THREADS=1 $(PY) -m reorder.cli demo
+	OMP_NUM_THREADS=1 $(PY) -m reorder.cli demo --images sample_images
 
 test: setup
 	$(PY) -m ruff check reorder tests bench

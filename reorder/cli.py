@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -37,22 +38,53 @@ class UsageError(Exception):
 
 
 def import_transform(spec: str) -> Any:
-    """The object named by "package.module:attribute" (dots allowed in the attribute),
-    imported as `python -m` would, with the current directory on the path."""
-    module_name, _, attribute = spec.partition(":")
+    """The object named by "package.module:attribute" or "path/to/file.py:attribute" (dots
+    allowed in the attribute), imported as `python -m` would, with the current directory
+    on the path (a file's own folder, for a file)."""
+    module_name, _, attribute = spec.rpartition(":")
     if not module_name or not attribute:
-        raise UsageError(f"{spec!r}: name the transform as MODULE:ATTRIBUTE, e.g. train:transform")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        raise UsageError(
+            f"{spec!r}: name the transform as MODULE:ATTRIBUTE or FILE.py:ATTRIBUTE, "
+            "e.g. train:transform or path/to/train.py:transform"
+        )
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = _import_module(module_name)
+    except UsageError:
+        raise
     except Exception as exc:
-        raise UsageError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+        hint = (
+            ""
+            if module_name.endswith(".py")
+            else " (run from the folder that holds it, or add that folder to PYTHONPATH)"
+        )
+        raise UsageError(
+            f"cannot import {module_name!r}: {type(exc).__name__}: {exc}{hint}"
+        ) from None
     for name in attribute.split("."):
         if not hasattr(obj, name):
             raise UsageError(f"{module_name!r} has no attribute {attribute!r}")
         obj = getattr(obj, name)
     return obj
+
+
+def _import_module(name: str) -> Any:
+    """A module by dotted name, or a Python file by path (its folder put on the path, so
+    that its own imports of neighbouring modules work)."""
+    if not name.endswith(".py"):
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return importlib.import_module(name)
+    path = Path(name).resolve()
+    if not path.is_file():
+        raise UsageError(f"{name}: no such file")
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    loaded = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(loaded)
+    sys.modules[path.stem] = module  # pickling the transform finds its classes again
+    loaded.loader.exec_module(module)
+    return module
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,10 @@ from reorder.samples import write_sample_images
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_SAMPLE_DIR = Path("sample_images")
+# Made once and reused, in the user's cache (not the current folder: they are 4 MB).
+DEFAULT_SAMPLE_DIR = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reorder" / "sample_images"
+)
 
 
 @dataclass(frozen=True)

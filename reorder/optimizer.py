@@ -46,6 +46,7 @@ from reorder.rules import APPROXIMATE_RULE_NAMES, EXACT_RULES, RULES
 from reorder.runtime import LazyImage
 from reorder.runtime.transform import PlanTransform
 from reorder.search import as_written, enumerate_plans
+from reorder.views import counted
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 # A candidate must beat the original by this much to count: below it, timing noise.
@@ -151,7 +152,8 @@ class Recheck:
         if v.problem is None and v.compared == 0:
             error = "nothing to compare: the original raised on every one, and so did the plan"
         where = f" at {self.worst}" if self.worst else ""
-        return f"{self.verdict} on {self.samples} images x {self.seeds} seeds ({error}{where})"
+        images, seeds = counted(self.samples, "image"), counted(self.seeds, "seed")
+        return f"{self.verdict} on {images} x {seeds} ({error}{where})"
 
 
 def reverify(
@@ -456,8 +458,8 @@ def _covered(search: _Search) -> str:
         if search.headers is not None
         else "among theirs (no dataset= given: other sizes may run at the original's speed)"
     )
-    copies = f"{len(search.cover)} copies of them cut to the extreme sizes"
-    return f"{len(search.paths)} samples and {copies} {among}"
+    copies = f"{counted(len(search.cover), 'copy', 'copies')} of them cut to the extreme sizes"
+    return f"{counted(len(search.paths), 'sample')} and {copies} {among}"
 
 
 def rank(
@@ -785,7 +787,7 @@ def _spread(paths: list[str], kind: str, original_ms: list[float]) -> str:
     suffixes = Counter(Path(p).suffix.lower() or "(none)" for p in paths)
     formats = ", ".join(f"{n} {suffix}" for suffix, n in suffixes.most_common())
     specs = [s for p in paths if (s := _spec_of_file(p, kind)) is not None]
-    line = f"{len(paths)} files ({formats})"
+    line = f"{counted(len(paths), 'file')} ({formats})"
     if specs:
         small = min(specs, key=lambda s: s.width * s.height)
         large = max(specs, key=lambda s: s.width * s.height)

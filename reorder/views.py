@@ -24,3 +24,8 @@ def view(owner: object, name: str) -> Callable[..., Any]:
         if (cls, name) in VIEWS:
             return VIEWS[(cls, name)]
     raise RuntimeError(f"no {name!r} view: import reorder (which loads reorder.present)")
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """'1 sample', '2 samples': a count with its noun, singular or plural."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

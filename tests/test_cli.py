@@ -106,10 +106,19 @@ def test_bench_exits_1_when_the_plan_no_longer_holds(project):
     assert "does not hold 'exact'" in result.stderr
 
 
+def test_a_transform_is_named_by_its_file_from_anywhere(project, tmp_path):
+    spec = f"{project / 'user_pipelines.py'}:eval_tf"
+    out = tmp_path / "p.json"
+    result = run("plan", spec, "--images", str(project / "images"), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["source"] == spec
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["plan", "nowhere:eval_tf", "--images", "images", "--out", "p.json"], "cannot import"),
+        (["plan", "nowhere:eval_tf", "--images", "images", "--out", "p.json"], "PYTHONPATH"),
+        (["plan", "missing.py:eval_tf", "--images", "images", "--out", "p.json"], "no such file"),
         (
             ["plan", "user_pipelines:missing", "--images", "images", "--out", "p.json"],
             "no attribute",

@@ -3,6 +3,7 @@ sample grid, and `profile_loader`'s verdict on whether the DataLoader is the bot
 
 from __future__ import annotations
 
+import html
 import time
 
 import numpy as np
@@ -46,6 +47,9 @@ def test_in_jupyter_a_plan_shows_an_html_table(plan):
     page = plan._repr_html_()
     assert page.count("<tr") == len(plan.report.candidates) + 1  # and the header
     assert "->" not in page and "-&gt;" in page  # descriptions are escaped
+    summary = str(plan).split("\n\n")[0]
+    for line in summary.splitlines():  # every line print(plan) shows above its table
+        assert html.escape(line) in page, line
     if plan.report.chosen is not None:
         assert page.count('style="font-weight:bold"') == 1
 

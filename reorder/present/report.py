@@ -8,7 +8,7 @@ from reorder.ops import KERNELS, Kernel
 from reorder.ops.registry import op_types_on
 from reorder.plan import Plan, Report
 from reorder.rules import RULES
-from reorder.views import register_view
+from reorder.views import counted, register_view
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -19,11 +19,11 @@ def _num(value: float | None, fmt: str) -> str:
     return format(value, fmt)
 
 
-def format_report(report: Report, description: str) -> str:
-    """The report as text: the chosen pipeline (`description`), then every candidate."""
+def _summary(report: Report, description: str) -> list[str]:
+    """The report's lines above the candidates: what was chosen, why, what was checked."""
     lines = [
-        f"reorder plan ({report.tolerance} tolerance, {report.samples} samples x "
-        f"{report.seeds} seeds, planned in {report.planning_s:.1f} s)"
+        f"reorder plan ({report.tolerance} tolerance, {counted(report.samples, 'sample')} x "
+        f"{counted(report.seeds, 'seed')}, planned in {report.planning_s:.1f} s)"
         + (f"\n  loaded : from {report.loaded_from}" if report.loaded_from else ""),
         f"  chosen : {description}",
         f"  speedup: {report.speedup:.2f}x"
@@ -46,6 +46,12 @@ def format_report(report: Report, description: str) -> str:
             "(0..255 units, before normalization; the worst over every verification input)"
             + (f", worst at {chosen.worst_sample}" if chosen.worst_sample else "")
         )
+    return lines
+
+
+def format_report(report: Report, description: str) -> str:
+    """The report as text: the chosen pipeline (`description`), then every candidate."""
+    lines = _summary(report, description)
     if report.candidates:
         lines.append("")
         header = f"  {'#':>2} {'ms/img':>8} {'speedup':>8} {'PSNR dB':>8} {'max err':>8}  verdict"
@@ -77,18 +83,15 @@ def report_html(report: Report, description: str) -> str:
             html.escape(verdict),
         )
         rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    original = f", original {report.original_ms:.2f} ms/image" if report.original_ms else ""
     head = "".join(
         f"<th>{h}</th>"
         for h in ("#", "pipeline", "ms/img", "speedup", "PSNR dB", "max err", "verdict")
     )
+    # Every line `print(plan)` shows above its table, as it shows them.
+    summary = html.escape("\n".join(_summary(report, description)))
     return (
-        f"<p><b>reorder plan</b> ({html.escape(report.tolerance)} tolerance, "
-        f"{report.samples} samples x {report.seeds} seeds): <b>{report.speedup:.2f}x</b>"
-        f"{original}<br>chosen: <code>{html.escape(description)}</code><br>"
-        f"why: {html.escape(report.why)}"
-        + (f"<br>samples: {html.escape(report.spread)}" if report.spread else "")
-        + f"</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<pre>{summary}</pre>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
