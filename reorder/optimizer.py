@@ -102,6 +102,29 @@ def sample_paths(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return paths
 
 
+# A directory of more files than this is planned on this many, spread over its folders
+# (an ImageFolder's classes); every file's header still gives the sizes to verify on.
+SAMPLE_CAP = 24
+
+
+def spread_over_folders(paths: Sequence[str], cap: int) -> list[str]:
+    """At most `cap` of `paths`: as many from each folder as the cap allows, taken turn by
+    turn, and within a folder evenly spaced over its sorted files."""
+    folders: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        folders.setdefault(os.path.dirname(path), []).append(path)
+    counts = dict.fromkeys(folders, 0)
+    while sum(counts.values()) < min(cap, len(paths)):
+        for folder, files in folders.items():
+            if counts[folder] < len(files) and sum(counts.values()) < cap:
+                counts[folder] += 1
+    return [
+        files[(j * len(files)) // counts[folder]]
+        for folder, files in folders.items()
+        for j in range(counts[folder])
+    ]
+
+
 def _fast_jpeg(path: str, loader: str) -> bool:
     with open(path, "rb") as f:
         return jpeg_size(f.read(), loader) is not None
@@ -212,23 +235,35 @@ def optimize(
 ) -> Plan:
     """Find the fastest plan equivalent to `transform` on `samples`, within `tolerance`.
 
-    `samples`: image paths or a directory. `tolerance`: "exact", "close" (worst sample
-    >= 35 dB PSNR) or "fast" (>= 30 dB). `loader`: how the original's images are read,
-    which decides what the plan must reproduce: "pil" (`ImageFolder`'s default, for
-    torchvision), "torchvision.io" (v2 pipelines on uint8 tensors from `decode_image`),
-    "cv2" (albumentations); the frontend's usual one when None. `dataset`: the files (or a
-    directory) the plan will run on, whose headers give the range of sizes and aspects to
-    verify over (default: the samples); a segment meeting an input outside what was
-    verified runs the original's own kernels. `time_budget`: seconds for
-    the whole search, honoured by cutting timing repeats and candidates. Returns a `Plan`;
-    if nothing is both faster and equivalent, the plan runs the original pipeline and says
-    why.
+    `samples`: image paths, or a directory (of more than `SAMPLE_CAP` files, that many
+    spread over its folders are planned on, and all of them are the `dataset`).
+    `tolerance`: "exact", "close" (worst sample >= 35 dB PSNR) or "fast" (>= 30 dB).
+    `loader`: how the original's images are read, which decides what the plan must
+    reproduce: "pil" (`ImageFolder`'s default, for torchvision), "torchvision.io" (v2
+    pipelines on uint8 tensors from `decode_image`), "cv2" (albumentations); the
+    frontend's usual one when None. `dataset`: the files (or a directory) the plan will
+    run on, whose headers give the range of sizes and aspects to verify over (default:
+    the samples); a segment meeting an input outside what was verified runs the
+    original's own kernels. `time_budget`: seconds for the whole search, honoured by
+    cutting timing repeats and candidates. Returns a `Plan`; if nothing is both faster
+    and equivalent, the plan runs the original pipeline and says why.
     """
     # Past 50 lines by its docstring, the public reference of `reorder.optimize`.
     _check_arguments(tolerance, time_budget)
     started = time.perf_counter()
     deadline = started + time_budget if time_budget is not None else None
     paths = sample_paths(samples)
+    folder = isinstance(samples, (str, os.PathLike)) and Path(samples).is_dir()
+    if folder and len(paths) > SAMPLE_CAP:
+        every = paths
+        dataset = every if dataset is None else dataset
+        paths = spread_over_folders(every, SAMPLE_CAP)
+        if progress:
+            print(
+                f"reorder: planning on {len(paths)} of the {len(every)} files under "
+                f"{samples}, spread over its folders (pass a list of paths to choose); "
+                "every file's header gives the sizes to verify on"
+            )
     dataset_paths = sample_paths(dataset) if dataset is not None else paths
     pipeline = parse(transform, loader)
     # Planning seeds every stream for its coupled runs: the caller's come back untouched.

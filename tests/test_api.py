@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from torchvision import transforms as T
 
 import reorder
 from conftest import MEAN, STD, write_image
+from reorder.optimizer import spread_over_folders
 from reorder.search import as_written
 
 
@@ -250,3 +252,29 @@ def test_candidates_that_fail_verification_do_not_use_up_timing_slots(photos, mo
     timed = [c for c in candidates if c.ms is not None]
     assert timed and all("lut_to_float" not in c.description for c in timed)
     assert candidates.index(timed[0]) > candidates.index(failed[1])
+
+
+def test_a_folder_of_many_files_is_sampled_across_its_class_folders():
+    paths = [
+        f"root/{c}/{i:03d}.jpg" for c, n in (("cat", 40), ("dog", 3), ("owl", 10)) for i in range(n)
+    ]
+    chosen = spread_over_folders(paths, 12)
+    assert len(chosen) == 12 and len(set(chosen)) == 12
+    by_class = Counter(p.split("/")[1] for p in chosen)
+    assert by_class == {"cat": 5, "dog": 3, "owl": 4}  # each class as far as it has files
+    cats = sorted(p for p in chosen if "/cat/" in p)
+    assert cats[0] == "root/cat/000.jpg" and cats[-1] >= "root/cat/030.jpg"  # spread, not the first
+    assert spread_over_folders(paths[:5], 12) == sorted(paths[:5])
+
+
+def test_planning_on_a_big_folder_plans_on_a_sample_and_verifies_on_every_size(tmp_path, capsys):
+    for c, label in enumerate(("a", "b", "c")):
+        (tmp_path / label).mkdir()
+        for i in range(10):
+            write_image(tmp_path / label, 90 + 7 * i, 80 + 5 * c, "jpg", seed=i, name=f"{i}")
+    plan = reorder.optimize(
+        T.Compose([T.Resize(48), T.ToTensor()]), tmp_path, seeds=1, repeats=1, max_timed=1
+    )
+    assert "planning on 24 of the 30 files" in capsys.readouterr().out
+    assert plan.report.samples == 24
+    assert "among the dataset's 30 file headers" in " ".join(plan.report.envelope)
