@@ -34,8 +34,12 @@ def test_the_notebook_runs_end_to_end(tmp_path):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "plan delivers" in text and "PSNR" in text
+    assert "plan delivers" in text and "PSNR" in text and "chosen:" in text
+    assert "one-warp candidate" in text  # what the prose says the report decided
+    assert "where the time goes" in text and "its steps add up to" in text
+    assert text.count("num_workers=") == 2  # one recommendation for each loader
     html = [o for o in outputs if "text/html" in o.get("data", {})]
     assert html and "reorder plan" in html[0]["data"]["text/html"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 2  # the candidates chart and the sample grid
+    # The candidates chart, the sample grid, the step chart and the balance picture.
+    assert len(images) == 4
