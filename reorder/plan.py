@@ -124,6 +124,16 @@ def _psnr(candidate: dict[str, Any]) -> float | None:
     return psnr
 
 
+def _files(samples: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """Image files given as one path or several; each must be a file."""
+    single = isinstance(samples, (str, os.PathLike))
+    paths = [os.fspath(samples)] if single else [os.fspath(p) for p in samples]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: no such file")
+    return paths
+
+
 class Plan:
     """What `reorder.optimize` returns. Call it on a path, or use `.loader`/`.transform`.
 
@@ -219,18 +229,20 @@ class Plan:
         return view(self, "samples")(self, chosen, tuple(seeds), amplify)
 
     def profile(
-        self, samples: Iterable[str | os.PathLike] | None = None, repeats: int = 5
+        self,
+        samples: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+        repeats: int = 5,
     ) -> StepProfile:
         """Where the time goes, step by step, in the original and in this plan, on
         `samples` (default: the files it was planned on); `print` it, or `.plot()` it."""
-        paths = [os.fspath(p) for p in samples] if samples is not None else self.sample_paths
+        paths = _files(samples) if samples is not None else self.sample_paths
         if not paths:
             raise ValueError("profile: pass samples= (this plan was loaded, not planned)")
         return time_steps(self.pipeline, self.physical, self.envelope, paths, repeats)
 
     def balance(
         self,
-        samples: Iterable[str | os.PathLike] | None = None,
+        samples: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
         batch_size: int = 32,
         step: Callable[[Any], Any] | None = None,
         images_per_s: float | None = None,
@@ -242,7 +254,7 @@ class Plan:
         plan, on `samples` (default: the files it was planned on): what each count
         delivers against the training `step`'s demand (or `images_per_s`); `print` it for
         the recommendation, `.plot()` for the picture. See `reorder.balance`."""
-        paths = [os.fspath(p) for p in samples] if samples is not None else self.sample_paths
+        paths = _files(samples) if samples is not None else self.sample_paths
         if not paths:
             raise ValueError("balance: pass samples= (this plan was loaded, not planned)")
         pipeline, length = self.pipeline, (batches + 2) * batch_size

@@ -432,7 +432,7 @@ def test_a_loaded_plan_keeps_its_report(photos, tmp_path):
     bars = [p for p in loaded.plot().axes[0].patches if p.get_height() > 0]
     assert timed and len(bars) == len(timed)
     rechecked = reorder.load(tmp_path / "plan.json", transform, verify=[photos["voc_333x501"]])
-    assert "re-verified: holds on 1 images" in rechecked.report.loaded_from
+    assert "re-verified: holds on 1 image x" in rechecked.report.loaded_from
     assert rechecked.report.candidates == plan.report.candidates
 
 

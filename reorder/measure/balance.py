@@ -182,7 +182,12 @@ def _delivered(
             break
         images += batch_size_of(batch)
     seconds = time.perf_counter() - started
-    return images / seconds if seconds else 0.0
+    if not images:
+        raise ValueError(
+            "the DataLoader yields no batches (an empty dataset, or drop_last with a "
+            "batch_size larger than the dataset)"
+        )
+    return images / seconds
 
 
 def _step_rate(

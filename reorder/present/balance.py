@@ -34,6 +34,8 @@ def _advice(balance: Balance) -> str:
     if balance.demand is None:
         return line + " (the fewest workers that deliver as much as the best count measured)"
     share = balance.waiting_share(best) or 0.0
+    if balance.fed(best) is None:
+        return line + "; its repeats straddle the demand: within noise of keeping the model fed"
     if balance.fed(best):
         return line + f"; the loader keeps the model fed (it delivers {rate:.0f})"
     return line + (
